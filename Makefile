@@ -1,0 +1,36 @@
+VENV ?= $(CURDIR)/.venv
+export VENV
+SHARDINEL_TEST_IMAGE ?= localhost/shardinel-debian12-systemd:latest
+export SHARDINEL_TEST_IMAGE
+
+.PHONY: setup test lint sanity unit build-check molecule demo demo-down bench
+
+setup:            ## install apt packages, podman settings, .venv and the test image (root or sudo)
+	bash scripts/setup.sh
+
+test:             ## lint, sanity, unit tests, build/install checks, molecule test
+	bash scripts/test.sh
+
+lint:
+	SHARDINEL_TEST_STAGES=lint bash scripts/test.sh
+
+sanity:
+	SHARDINEL_TEST_STAGES=sanity bash scripts/test.sh
+
+unit:
+	SHARDINEL_TEST_STAGES=unit bash scripts/test.sh
+
+build-check:
+	SHARDINEL_TEST_STAGES=build bash scripts/test.sh
+
+molecule:
+	SHARDINEL_TEST_STAGES=molecule bash scripts/test.sh
+
+demo:             ## two local systemd hosts running the demo topology, left up
+	bash scripts/demo.sh up
+
+demo-down:
+	bash scripts/demo.sh down
+
+bench:            ## benchmarks against local Redis/Sentinel processes
+	$(VENV)/bin/python benchmarks/run.py

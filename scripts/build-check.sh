@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Build the collection tarball and install it into an empty collections path, then
+# check that its roles, modules and playbooks resolve from there; build the
+# shardinel wheel and import it from a clean virtualenv.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+venv="${1:-$repo/.venv}"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$repo"
+
+"$venv/bin/ansible-galaxy" collection build --output-path "$work/dist" . >/dev/null
+tarball=$(ls "$work"/dist/shardinel-redis-*.tar.gz)
+echo "built $(basename "$tarball")"
+unwanted=$(tar -tzf "$tarball" | grep -E '^(molecule|tests|benchmarks|\.ci|scripts)/' || true)
+[ -z "$unwanted" ] || { echo "tarball holds files build_ignore should drop:" >&2; echo "$unwanted" >&2; exit 1; }
+
+"$venv/bin/ansible-galaxy" collection install --offline -p "$work/collections" "$tarball" >/dev/null
+installed="$work/collections/ansible_collections/shardinel/redis"
+[ -f "$installed/MANIFEST.json" ] || { echo "install did not produce $installed" >&2; exit 1; }
+site=$("$venv/bin/python" -c 'import ansible_collections, os; print(os.path.dirname(os.path.dirname(ansible_collections.__file__)))')
+export ANSIBLE_COLLECTIONS_PATH="$work/collections:$site"
+"$venv/bin/ansible-galaxy" collection list shardinel.redis -p "$work/collections" | grep -q 'shardinel.redis'
+for module in $(ls "$installed/plugins/modules" 2>/dev/null | sed -n 's/\.py$//p'); do
+  "$venv/bin/ansible-doc" -t module "shardinel.redis.$module" >/dev/null
+  echo "ansible-doc shardinel.redis.$module: ok"
+done
+for playbook in $(ls "$installed/playbooks" 2>/dev/null | sed -n 's/\.yml$//p'); do
+  (cd "$work" && "$venv/bin/ansible-playbook" --syntax-check -i localhost, "shardinel.redis.$playbook" >/dev/null)
+  echo "ansible-playbook --syntax-check shardinel.redis.$playbook: ok"
+done
+echo "collection installs from its tarball: ok"
+
+if [ -f pyproject.toml ]; then
+  "$venv/bin/python" -m venv "$work/wheel-venv"
+  "$work/wheel-venv/bin/pip" install --quiet --disable-pip-version-check "$repo"
+  (cd "$work" && "$work/wheel-venv/bin/python" -c 'import shardinel; print("pip install . then import shardinel: ok, version", shardinel.__version__)')
+fi

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The project's test command: lint, sanity, unit tests against real Redis and
+# Sentinel processes, the collection and wheel build/install checks, and molecule.
+# Run scripts/setup.sh (make setup) once first.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+venv="${VENV:-$repo/.venv}"
+cd "$repo"
+export PATH="$venv/bin:$PATH"
+export SHARDINEL_TEST_IMAGE="${SHARDINEL_TEST_IMAGE:-localhost/shardinel-debian12-systemd:latest}"
+collections=$(bash scripts/collection-path.sh)
+site=$("$venv/bin/python" -c 'import ansible_collections, os; print(os.path.dirname(os.path.dirname(ansible_collections.__file__)))')
+export ANSIBLE_COLLECTIONS_PATH="$collections:$site"
+
+stages="${SHARDINEL_TEST_STAGES:-lint sanity unit build molecule}"
+step() { printf '\n==> %s\n' "$*"; }
+
+run_lint() {
+  step "yamllint"
+  yamllint --strict .
+  step "ansible-lint (production profile)"
+  ansible-lint --profile production
+}
+
+run_sanity() {
+  step "ansible-test sanity"
+  VENV="$venv" bash scripts/sanity.sh
+}
+
+run_unit() {
+  step "pytest: client, modules and role preflight against real Redis/Sentinel processes"
+  set +e
+  python -m pytest -p no:cacheprovider "${PYTEST_ARGS[@]}"
+  rc=$?
+  set -e
+  if [ "$rc" -eq 5 ]; then
+    echo "pytest collected no tests: that is a failure here, the suite must not be empty" >&2
+    return 1
+  fi
+  return "$rc"
+}
+
+run_build() {
+  step "collection build and install from the tarball"
+  bash scripts/build-check.sh "$venv"
+}
+
+run_molecule() {
+  step "molecule test (podman, two systemd hosts)"
+  molecule test --all
+}
+
+PYTEST_ARGS=(-q -rfE)
+for stage in $stages; do
+  "run_$stage"
+done
+echo
+echo "all stages passed: $stages"
