@@ -21,11 +21,15 @@ installed="$work/collections/ansible_collections/shardinel/redis"
 site=$("$venv/bin/python" -c 'import ansible_collections, os; print(os.path.dirname(os.path.dirname(ansible_collections.__file__)))')
 export ANSIBLE_COLLECTIONS_PATH="$work/collections:$site"
 "$venv/bin/ansible-galaxy" collection list shardinel.redis -p "$work/collections" | grep -q 'shardinel.redis'
-for module in $(ls "$installed/plugins/modules" 2>/dev/null | sed -n 's/\.py$//p'); do
+for path in "$installed"/plugins/modules/*.py; do
+  [ -e "$path" ] || continue
+  module=$(basename "$path" .py)
   "$venv/bin/ansible-doc" -t module "shardinel.redis.$module" >/dev/null
   echo "ansible-doc shardinel.redis.$module: ok"
 done
-for playbook in $(ls "$installed/playbooks" 2>/dev/null | sed -n 's/\.yml$//p'); do
+for path in "$installed"/playbooks/*.yml; do
+  [ -e "$path" ] || continue
+  playbook=$(basename "$path" .yml)
   (cd "$work" && "$venv/bin/ansible-playbook" --syntax-check -i localhost, "shardinel.redis.$playbook" >/dev/null)
   echo "ansible-playbook --syntax-check shardinel.redis.$playbook: ok"
 done

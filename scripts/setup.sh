@@ -28,7 +28,7 @@ $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends \
   podman runc uidmap slirp4netns fuse-overlayfs debootstrap \
   redis-server redis-sentinel redis-tools \
-  python3-venv git make ca-certificates >/dev/null
+  python3-venv git make ca-certificates shellcheck >/dev/null
 
 step "podman settings (runc runtime, rlimits within the hard limits)"
 $sudo mkdir -p /etc/containers/containers.conf.d
