@@ -18,8 +18,7 @@ unwanted=$(tar -tzf "$tarball" | grep -E '^(molecule|tests|benchmarks|\.ci|scrip
 "$venv/bin/ansible-galaxy" collection install --offline -p "$work/collections" "$tarball" >/dev/null
 installed="$work/collections/ansible_collections/shardinel/redis"
 [ -f "$installed/MANIFEST.json" ] || { echo "install did not produce $installed" >&2; exit 1; }
-site=$("$venv/bin/python" -c 'import ansible_collections, os; print(os.path.dirname(os.path.dirname(ansible_collections.__file__)))')
-export ANSIBLE_COLLECTIONS_PATH="$work/collections:$site"
+export ANSIBLE_COLLECTIONS_PATH="$work/collections"
 "$venv/bin/ansible-galaxy" collection list shardinel.redis -p "$work/collections" | grep -q 'shardinel.redis'
 for path in "$installed"/plugins/modules/*.py; do
   [ -e "$path" ] || continue

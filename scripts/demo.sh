@@ -34,8 +34,7 @@ up() {
     done
   done
   collections=$(bash scripts/collection-path.sh)
-  site=$("$venv/bin/python" -c 'import ansible_collections, os; print(os.path.dirname(os.path.dirname(ansible_collections.__file__)))')
-  export ANSIBLE_COLLECTIONS_PATH="$collections:$site"
+  export ANSIBLE_COLLECTIONS_PATH="$collections"
   "$venv/bin/ansible-playbook" -i inventory/demo site.yml
   cat <<MSG
 

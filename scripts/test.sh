@@ -9,8 +9,7 @@ cd "$repo"
 export PATH="$venv/bin:$PATH"
 export SHARDINEL_TEST_IMAGE="${SHARDINEL_TEST_IMAGE:-localhost/shardinel-debian12-systemd:latest}"
 collections=$(bash scripts/collection-path.sh)
-site=$("$venv/bin/python" -c 'import ansible_collections, os; print(os.path.dirname(os.path.dirname(ansible_collections.__file__)))')
-export ANSIBLE_COLLECTIONS_PATH="$collections:$site"
+export ANSIBLE_COLLECTIONS_PATH="$collections"
 
 stages="${SHARDINEL_TEST_STAGES:-lint sanity unit build molecule}"
 step() { printf '\n==> %s\n' "$*"; }
