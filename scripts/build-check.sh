@@ -15,7 +15,7 @@ echo "built $(basename "$tarball")"
 unwanted=$(tar -tzf "$tarball" | grep -E '^(molecule|tests|benchmarks|\.ci|scripts)/' || true)
 [ -z "$unwanted" ] || { echo "tarball holds files build_ignore should drop:" >&2; echo "$unwanted" >&2; exit 1; }
 
-"$venv/bin/ansible-galaxy" collection install --offline -p "$work/collections" "$tarball" >/dev/null
+(cd "$work" && "$venv/bin/ansible-galaxy" collection install --offline --force -p "$work/collections" "$tarball" >/dev/null 2>&1)
 installed="$work/collections/ansible_collections/shardinel/redis"
 [ -f "$installed/MANIFEST.json" ] || { echo "install did not produce $installed" >&2; exit 1; }
 export ANSIBLE_COLLECTIONS_PATH="$work/collections"
