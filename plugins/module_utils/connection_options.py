@@ -1,0 +1,122 @@
+# -*- coding: utf-8 -*-
+# Copyright: shardinel.redis developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Connection options shared by every shardinel.redis module.
+
+The documentation of these options is the doc fragment shardinel.redis.connection;
+keep the two in step.
+"""
+
+from __future__ import annotations
+
+import re
+
+
+def connection_argument_spec():
+    """Return the argument spec of the shared connection options."""
+    return dict(
+        sentinels=dict(type='list', elements='str', required=True),
+        sentinel_username=dict(type='str'),
+        sentinel_password=dict(type='str', no_log=True),
+        username=dict(type='str'),
+        password=dict(type='str', no_log=True),
+        connect_timeout=dict(type='float', default=2.0),
+        socket_timeout=dict(type='float', default=5.0),
+        tls=dict(type='bool', default=False),
+        tls_ca_file=dict(type='path'),
+        tls_cert_file=dict(type='path'),
+        tls_key_file=dict(type='path'),
+        tls_verify=dict(type='bool', default=True),
+        tls_check_hostname=dict(type='bool', default=False),
+    )
+
+
+_ADDRESS = re.compile(r'^\[?(?P<host>[^\[\]]+?)\]?:(?P<port>\d{1,5})$')
+
+
+def parse_address(text, option='sentinels'):
+    """Split "host:port" (or "[v6]:port") into (host, port); raise ValueError naming the option."""
+    match = _ADDRESS.match(str(text).strip())
+    if not match or not 0 < int(match.group('port')) < 65536:
+        raise ValueError('%s: %r is not a "host:port" address' % (option, text))
+    return match.group('host'), int(match.group('port'))
+
+
+def format_address(host, port):
+    """Inverse of parse_address."""
+    return '[%s]:%d' % (host, int(port)) if ':' in host else '%s:%d' % (host, int(port))
+
+
+def validate_connection_params(params):
+    """Check the shared options; return the Sentinel addresses as (host, port) tuples.
+
+    Raises ValueError with a message naming the offending option.
+    """
+    if not params['sentinels']:
+        raise ValueError('sentinels: at least one "host:port" address is required')
+    addresses = []
+    for text in params['sentinels']:
+        address = parse_address(text)
+        if address not in addresses:
+            addresses.append(address)
+    for option in ('connect_timeout', 'socket_timeout'):
+        if params[option] is None or params[option] <= 0:
+            raise ValueError('%s: must be a positive number of seconds, got %r' % (option, params[option]))
+    for user, secret in (('sentinel_username', 'sentinel_password'), ('username', 'password')):
+        if params[user] and not params[secret]:
+            raise ValueError('%s is set but %s is empty' % (user, secret))
+    if not params['tls']:
+        for option in ('tls_ca_file', 'tls_cert_file', 'tls_key_file'):
+            if params[option]:
+                raise ValueError('%s is set but tls is false' % option)
+    if bool(params['tls_cert_file']) != bool(params['tls_key_file']):
+        raise ValueError('tls_cert_file and tls_key_file must be given together')
+    return addresses
+
+
+def tls_kwargs(params):
+    """redis-py TLS keyword arguments (empty without tls)."""
+    if not params['tls']:
+        return {}
+    return dict(
+        ssl=True,
+        ssl_ca_certs=params['tls_ca_file'],
+        ssl_certfile=params['tls_cert_file'],
+        ssl_keyfile=params['tls_key_file'],
+        ssl_cert_reqs='required' if params['tls_verify'] else 'none',
+        ssl_check_hostname=params['tls_check_hostname'],
+    )
+
+
+def redis_kwargs(params):
+    """Keyword arguments for redis-py connections to the Redis instances (no credentials)."""
+    kwargs = dict(
+        socket_connect_timeout=params['connect_timeout'],
+        socket_timeout=params['socket_timeout'],
+        decode_responses=True,
+    )
+    kwargs.update(tls_kwargs(params))
+    return kwargs
+
+
+def redis_credentials(params):
+    """Username/password keyword arguments for the Redis ACL user."""
+    return dict(username=params['username'], password=params['password'])
+
+
+def sentinel_credentials(params):
+    """Username/password keyword arguments for the Sentinel ACL user."""
+    return dict(username=params['sentinel_username'], password=params['sentinel_password'])
+
+
+def secrets_of(params):
+    """Every secret value among the params, so messages can be scrubbed of them."""
+    return [value for key, value in params.items() if key.endswith('password') and value]
+
+
+def scrub(message, secrets):
+    """Replace any secret that appears in message."""
+    text = str(message)
+    for secret in secrets:
+        text = text.replace(secret, '********')
+    return text

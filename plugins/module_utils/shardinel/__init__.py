@@ -1,0 +1,16 @@
+"""shardinel: a sharded Redis client that follows Sentinel failovers (a drop-in for redis-py's Redis)."""
+
+from .client import DisredisClient, ShardedSentinelClient
+from .failover_events import CHANNELS as FAILOVER_CHANNELS
+from .errors import CrossShardError, KeylessCommandError, NoSentinelAvailableError, ShardUnavailableError, UnknownShardError
+from .pipeline import ShardedPipeline
+from .redis_import import HAS_REDIS, REDIS_IMPORT_ERROR
+from .slot_table import build_slot_table
+from .slots import SLOT_COUNT, key_slot
+
+__all__ = [
+    "DisredisClient", "ShardedSentinelClient", "ShardedPipeline", "CrossShardError", "KeylessCommandError",
+    "NoSentinelAvailableError", "ShardUnavailableError", "UnknownShardError", "HAS_REDIS", "REDIS_IMPORT_ERROR",
+    "build_slot_table", "SLOT_COUNT", "key_slot", "FAILOVER_CHANNELS",
+]
+__version__ = "1.0.0"

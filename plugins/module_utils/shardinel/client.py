@@ -1,0 +1,437 @@
+"""ShardedSentinelClient: redis-py's Redis command methods over every master that Sentinel monitors."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Iterable, Optional, Sequence
+
+from .addresses import Address, AddressLike, parse_addresses
+from .command_keys import CommandKeys
+from .command_plans import FANOUT_MERGES, SPLIT_COMMANDS, Plan, plan_command
+from .errors import ShardUnavailableError, UnknownShardError
+from .failover_pause import FailoverPause
+from .pipeline import ShardedPipeline
+from .redis_import import (AuthenticationError, CoreCommands, NoBackoff, ReadOnlyError, RedisConnectionError, RedisError,
+                           RedisTimeoutError, Retry, redis)
+from .sentinel_directory import SentinelDirectory
+from .slot_table import build_slot_table
+from .slots import key_slot
+from .switch_listener import SwitchListener
+
+FAILOVER_ERRORS = (RedisConnectionError, RedisTimeoutError, ReadOnlyError)
+FORBIDDEN_REDIS_KWARGS = ("host", "port", "unix_socket_path", "connection_pool", "single_connection_client")
+READ_ONLY_COMMANDS = frozenset({
+    "GET", "MGET", "STRLEN", "GETRANGE", "SUBSTR", "EXISTS", "TYPE", "TTL", "PTTL", "EXPIRETIME", "PEXPIRETIME",
+    "HGET", "HMGET", "HGETALL", "HKEYS", "HVALS", "HLEN", "HEXISTS", "HSTRLEN", "HRANDFIELD", "HSCAN",
+    "LRANGE", "LLEN", "LINDEX", "LPOS", "SMEMBERS", "SISMEMBER", "SMISMEMBER", "SCARD", "SRANDMEMBER", "SSCAN",
+    "SINTER", "SUNION", "SDIFF", "SINTERCARD", "ZRANGE", "ZRANGEBYSCORE", "ZREVRANGE", "ZREVRANGEBYSCORE", "ZSCORE",
+    "ZMSCORE", "ZCARD", "ZCOUNT", "ZRANK", "ZREVRANK", "ZSCAN", "ZLEXCOUNT", "ZRANGEBYLEX", "ZREVRANGEBYLEX",
+    "GETBIT", "BITCOUNT", "BITPOS", "PFCOUNT", "XRANGE", "XREVRANGE", "XLEN", "DUMP", "OBJECT", "GEOPOS", "GEODIST",
+    "GEOHASH", "GEOSEARCH",
+})
+
+
+class _Shard:
+    """Where one shard's master is now, with one redis-py client (one pool) for it, plus replica clients."""
+
+    def __init__(self, name: str, address: Address, client: Any) -> None:
+        self.name = name
+        self.address = address
+        self.client = client
+        self.replicas: Optional[list[Any]] = None
+        self.next_replica = 0
+        self.lock = threading.Lock()
+        self.pause = FailoverPause()
+
+
+class ShardedSentinelClient(CoreCommands):
+    """A drop-in for redis-py's Redis that spreads keys over the shards that Sentinel monitors.
+
+    Keys map to slots (CRC16 mod 16384 with {hash tags}) and slots to shard names through a
+    table built from the sorted names only. Failovers are followed from the events of every
+    Sentinel: when the leader announces that it is promoting a replica of a shard, that shard's
+    commands wait (at most ``failover_timeout`` s) until +switch-master moves them to the new
+    master, or an abort or the timeout sends them back to the master the Sentinels name, so
+    that nothing is written into a master that is about to be replaced. Also from a re-sync
+    after every Sentinel (re)connect, and from errors (connection errors, timeouts, READONLY),
+    which re-ask the Sentinels and retry for up to ``failover_timeout`` s.
+    SCAN cursors encode the shard; INFO returns {shard name: info}; see command_plans for the
+    other fan-out and split commands.
+    """
+
+    _event_dispatcher: Any = None
+
+    def __init__(  # pylint: disable=too-many-arguments
+        self,
+        sentinels: Iterable[AddressLike],
+        service_names: Optional[Sequence[str]] = None,
+        username: Optional[str] = None,
+        password: Optional[str] = None,
+        sentinel_username: Optional[str] = None,
+        sentinel_password: Optional[str] = None,
+        read_from_replicas: bool = False,
+        *,
+        failover_timeout: float = 10.0,
+        sentinel_socket_timeout: float = 1.0,
+        sentinel_kwargs: Optional[dict[str, Any]] = None,
+        follow_switch_events: bool = True,
+        **redis_kwargs: Any,
+    ) -> None:
+        if redis is None:
+            raise ImportError("shardinel needs the redis package (pip install redis)")
+        addresses = parse_addresses(sentinels)
+        names = self._validate(service_names, failover_timeout, sentinel_socket_timeout, redis_kwargs)
+        self._failover_timeout = float(failover_timeout)
+        self._read_from_replicas = bool(read_from_replicas)
+        redis_kwargs.setdefault("retry", Retry(NoBackoff(), 0))
+        self._redis_kwargs = dict(redis_kwargs, username=username, password=password)
+        self._closed = False
+        self._fast_commands: frozenset[str] = frozenset()
+        self._lock = threading.Lock()
+        self._resync_lock = threading.Lock()
+        self._executor: Optional[ThreadPoolExecutor] = None
+        self._listener: Optional[SwitchListener] = None
+        self._directory = SentinelDirectory(addresses, sentinel_username, sentinel_password, sentinel_socket_timeout,
+                                            sentinel_kwargs)
+        self._shards: dict[str, _Shard] = {}
+        try:
+            for name in names if names is not None else self._directory.shard_names():
+                address = self._directory.master_address(name)
+                self._shards[name] = _Shard(name, address, self._redis_for(address))
+            if not self._shards:
+                raise UnknownShardError(f"the Sentinels at {', '.join(self._directory.labels)} monitor no masters")
+            self.shards: list[str] = sorted(self._shards)
+            self._slot_table = build_slot_table(self.shards)
+            self._command_keys = CommandKeys(self._command_table, self._getkeys)
+            if follow_switch_events:
+                self._listener = SwitchListener(self._directory, self._on_switch, self._resync,
+                                                on_failover_start=self._on_failover_start,
+                                                on_failover_abort=self._on_failover_abort)
+                self._listener.start()
+        except BaseException:
+            self.close()
+            raise
+
+    @staticmethod
+    def _validate(service_names: Optional[Sequence[str]], failover_timeout: float, sentinel_socket_timeout: float,
+                  redis_kwargs: dict[str, Any]) -> Optional[list[str]]:
+        for key in FORBIDDEN_REDIS_KWARGS:
+            if key in redis_kwargs:
+                raise ValueError(f"redis_kwargs: {key!r} cannot be set; Sentinel decides where each shard's master is")
+        for label, value in (("failover_timeout", failover_timeout), ("sentinel_socket_timeout", sentinel_socket_timeout)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError(f"{label} must be a positive number of seconds, got {value!r}")
+        if service_names is None:
+            return None
+        if isinstance(service_names, str) or not all(isinstance(n, str) and n for n in service_names):
+            raise ValueError(f"service_names must be a list of non-empty names, got {service_names!r}")
+        if not service_names:
+            raise ValueError("service_names must not be empty (use None for every monitored master)")
+        return sorted(set(service_names))
+
+    # routing ------------------------------------------------------------------------------
+    def shard_for(self, key: Any) -> str:
+        """Name of the shard that holds key."""
+        return self._slot_table[key_slot(key)]
+
+    def master_for_shard(self, name: str) -> Address:
+        """(host, port) of the shard's current master, as this client last learned it."""
+        return self._shard(name).address
+
+    def get_encoder(self) -> Any:
+        return self._shard(self.shards[0]).client.get_encoder()
+
+    def _shard(self, name: str) -> _Shard:
+        try:
+            return self._shards[name]
+        except KeyError:
+            raise UnknownShardError(f"unknown shard {name!r}; shards are {', '.join(sorted(self._shards))}") from None
+
+    def _plan(self, args: Sequence[Any], transaction: bool = False) -> Plan:
+        return plan_command(args, self.shards, self.shard_for, self._command_keys.keys, transaction)
+
+    # command execution ---------------------------------------------------------------------
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        if self._closed:
+            raise RedisError("this ShardedSentinelClient is closed")
+        if args[0] in self._fast_commands:
+            return self._fast_call(args, options)
+        plan = self._plan(args)
+        if not self._fast_commands and not self._read_from_replicas:
+            self._fast_commands = self._command_keys.single_key_commands() - SPLIT_COMMANDS.keys() - FANOUT_MERGES.keys()
+        if len(plan.parts) == 1:
+            shard, part = plan.parts[0]
+            return plan.merge([self._call(shard, part, options)])
+        return plan.merge(self._map_parts(plan.parts, options))
+
+    def _fast_call(self, args: tuple[Any, ...], options: dict[str, Any]) -> Any:
+        """Single-key command on the master: one attempt without the retry machinery, then the normal path."""
+        shard = self._shards[self._slot_table[key_slot(args[1])]]
+        if shard.pause.paused:
+            return self._call(shard.name, args, options)
+        client = shard.client
+        try:
+            return client.execute_command(*args, **options)
+        except AuthenticationError:
+            raise
+        except (RedisError, OSError, ValueError, AttributeError) as exc:
+            if shard.client is client and not isinstance(exc, FAILOVER_ERRORS):
+                raise
+        return self._call(shard.name, args, options)
+
+    def _map_parts(self, parts: list[tuple[str, tuple[Any, ...]]], options: dict[str, Any]) -> list[Any]:
+        if len(parts) < 2:
+            return [self._call(shard, part, options) for shard, part in parts]
+        futures = [self._pool().submit(self._call, shard, part, options) for shard, part in parts]
+        return [future.result() for future in futures]
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._closed:
+                raise RedisError("this ShardedSentinelClient is closed")
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=max(2, len(self._shards)), thread_name_prefix="shardinel")
+            return self._executor
+
+    def _call(self, shard_name: str, args: tuple[Any, ...], options: dict[str, Any]) -> Any:
+        read_only = self._read_from_replicas and args[0] in READ_ONLY_COMMANDS
+        return self._with_failover(shard_name, lambda client: client.execute_command(*args, **options), read_only)
+
+    def _with_failover(self, shard_name: str, action: Any, read_only: bool = False) -> Any:
+        """Run action(client) against the shard, re-asking Sentinel and retrying on failover errors.
+
+        Errors of any kind raised while the shard's pool was being replaced are retried at once.
+        """
+        shard = self._shard(shard_name)
+        deadline: Optional[float] = None
+        delay = 0.02
+        while True:
+            if shard.pause.paused:
+                self._wait_out_pause(shard)
+            client = shard.client
+            try:
+                if read_only:
+                    replica = self._replica(shard)
+                    if replica is not None:
+                        try:
+                            return action(replica)
+                        except AuthenticationError:
+                            raise
+                        except (RedisConnectionError, RedisTimeoutError):
+                            shard.replicas = None
+                return action(client)
+            except AuthenticationError:
+                raise
+            except (RedisError, OSError, ValueError, AttributeError) as exc:
+                swapped = shard.client is not client
+                if not swapped and not isinstance(exc, FAILOVER_ERRORS):
+                    raise
+                now = time.monotonic()
+                deadline = now + self._failover_timeout if deadline is None else deadline
+                if now >= deadline or self._closed:
+                    raise ShardUnavailableError(shard_name, self._directory.labels, exc) from exc
+                if swapped:
+                    continue
+                self._rediscover(shard, client)
+                time.sleep(min(delay, max(0.0, deadline - now)))
+                delay = min(delay * 2, 0.25)
+
+    # failover following --------------------------------------------------------------------
+    def _redis_for(self, address: Address) -> Any:
+        return redis.Redis(host=address[0], port=address[1], **self._redis_kwargs)
+
+    def _rediscover(self, shard: _Shard, stale_client: Any) -> None:
+        if shard.client is not stale_client:
+            return
+        try:
+            address = self._directory.master_address(shard.name)
+        except AuthenticationError:
+            raise
+        except RedisError:
+            return
+        self._set_master(shard.name, address)
+
+    def _set_master(self, name: str, address: Address) -> None:
+        shard = self._shards.get(name)
+        if shard is None or self._closed:
+            return
+        with shard.lock:
+            if shard.address == address:
+                return
+            old_client, old_replicas = shard.client, shard.replicas or []
+            shard.client = self._redis_for(address)
+            shard.address = address
+            shard.replicas = None
+        old_client.close()
+        for replica in old_replicas:
+            replica.close()
+
+    def _resync(self) -> None:
+        with self._resync_lock:
+            for name in list(self._shards):
+                try:
+                    self._set_master(name, self._directory.master_address(name))
+                except RedisError:
+                    continue
+
+    def _on_switch(self, name: str, address: Address) -> None:
+        self._set_master(name, address)
+        shard = self._shards.get(name)
+        if shard is not None:
+            shard.pause.release_all()
+
+    def _on_failover_start(self, name: str, master: Address, sentinel: str) -> None:
+        """Hold the shard's commands unless the client already left the master being replaced."""
+        shard = self._shards.get(name)
+        if shard is not None and not self._closed and shard.address == master:
+            shard.pause.hold(sentinel, self._failover_timeout)
+
+    def _on_failover_abort(self, name: str, master: Address, sentinel: str) -> None:
+        del master
+        shard = self._shards.get(name)
+        if shard is None or not shard.pause.holds(sentinel):
+            return
+        self._ask_master(shard)
+        shard.pause.release(sentinel)
+
+    def _ask_master(self, shard: _Shard) -> None:
+        try:
+            self._set_master(shard.name, self._directory.master_address(shard.name))
+        except RedisError:
+            return
+
+    def _wait_out_pause(self, shard: _Shard) -> None:
+        """Block while a failover holds the shard; past the deadline one waiter re-asks the Sentinels and releases it."""
+        pause = shard.pause
+        while pause.paused and not self._closed:
+            if pause.wait(min(pause.deadline - time.monotonic(), self._failover_timeout)):
+                break
+            if pause.claim_expiry():
+                try:
+                    self._ask_master(shard)
+                finally:
+                    pause.release_all()
+            else:
+                pause.wait(0.05)
+        if self._closed:
+            raise RedisError("this ShardedSentinelClient is closed")
+
+    def _ready_shard(self, name: str) -> _Shard:
+        """The shard, once no failover holds it (for callers that use its redis-py client directly)."""
+        shard = self._shard(name)
+        if shard.pause.paused:
+            self._wait_out_pause(shard)
+        return shard
+
+    def _replica(self, shard: _Shard) -> Any:
+        replicas = shard.replicas
+        if replicas is None:
+            try:
+                addresses = [a for a in self._directory.replica_addresses(shard.name) if a != shard.address]
+            except RedisError:
+                addresses = []
+            with shard.lock:
+                old, shard.replicas = shard.replicas or [], [self._redis_for(a) for a in addresses]
+                replicas = shard.replicas
+            for client in old:
+                client.close()
+        if not replicas:
+            return None
+        shard.next_replica = (shard.next_replica + 1) % len(replicas)
+        return replicas[shard.next_replica]
+
+    def wait_for_switch_listener(self, timeout: float = 5.0) -> bool:
+        """Wait until every Sentinel's event subscription was attempted; True if at least one is active.
+
+        Always False without follow_switch_events.
+        """
+        return self._listener is not None and self._listener.wait_subscribed(timeout)
+
+    @property
+    def subscribed_sentinels(self) -> list[str]:
+        """"host:port" of the Sentinels whose failover events this client follows right now."""
+        return self._listener.subscribed_sentinels if self._listener is not None else []
+
+    @property
+    def sentinels_without_failover_events(self) -> list[str]:
+        """Subscribed Sentinels whose ACL allows +switch-master only: their failovers are followed but not paused for."""
+        return self._listener.limited_sentinels if self._listener is not None else []
+
+    # key table -----------------------------------------------------------------------------
+    def _command_table(self) -> dict[str, Any]:
+        return self._with_failover(self.shards[0], lambda client: client.command())  # type: ignore[no-any-return]
+
+    def _getkeys(self, *words: Any) -> list[Any]:
+        return self._with_failover(self.shards[0], lambda client: client.execute_command("COMMAND GETKEYS", *words))  # type: ignore[no-any-return]
+
+    # commands with shard-aware meaning -----------------------------------------------------
+    def scan(self, cursor: int = 0, match: Any = None, count: Optional[int] = None, _type: Optional[str] = None,  # type: ignore[override]
+             **kwargs: Any) -> tuple[int, list[Any]]:
+        """SCAN over every shard in turn; the cursor is inner_cursor * shard_count + shard_index."""
+        total = len(self.shards)
+        index, inner = int(cursor) % total, int(cursor) // total
+        pieces: list[Any] = ["SCAN", inner]
+        if match is not None:
+            pieces += ["MATCH", match]
+        if count is not None:
+            pieces += ["COUNT", count]
+        if _type is not None:
+            pieces += ["TYPE", _type]
+        next_inner, keys = self._call(self.shards[index], tuple(pieces), kwargs)
+        if int(next_inner) != 0:
+            return int(next_inner) * total + index, keys
+        return (0 if index + 1 == total else index + 1), keys
+
+    def pipeline(self, transaction: bool = False, shard_hint: Optional[str] = None) -> "ShardedPipeline":
+        """Cross-shard pipeline (results in call order); transaction=True requires one shard."""
+        del shard_hint
+        return ShardedPipeline(self, transaction)
+
+    def _run_batch(self, shard_name: str, commands: list[tuple[tuple[Any, ...], dict[str, Any]]], transaction: bool) -> list[Any]:
+        def run(client: Any) -> list[Any]:
+            pipe = client.pipeline(transaction=transaction)
+            try:
+                for args, options in commands:
+                    pipe.execute_command(*args, **options)
+                results: list[Any] = pipe.execute(raise_on_error=False)
+            finally:
+                pipe.reset()
+            for result in results:
+                if isinstance(result, ReadOnlyError):
+                    raise result
+            return results
+        return self._with_failover(shard_name, run)  # type: ignore[no-any-return]
+
+    # lifecycle -----------------------------------------------------------------------------
+    def close(self) -> None:
+        """Stop the listener thread and worker threads, and close every connection."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            executor, self._executor = self._executor, None
+        for shard in list(self._shards.values()):
+            shard.pause.release_all()
+        if self._listener is not None:
+            self._listener.stop()
+        if executor is not None:
+            executor.shutdown(wait=True)
+        for shard in list(self._shards.values()):
+            shard.client.close()
+            for replica in shard.replicas or []:
+                replica.close()
+        self._directory.close()
+
+    def __enter__(self) -> "ShardedSentinelClient":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<ShardedSentinelClient shards={getattr(self, 'shards', [])} sentinels={self._directory.labels}>"
+
+
+DisredisClient = ShardedSentinelClient

@@ -1,0 +1,73 @@
+"""Which arguments of a command are keys, from the server's COMMAND table.
+
+Fixed positions (first, last, step) are read from COMMAND once; commands with movable keys use
+their numkeys argument (EVAL, FCALL families) or ask the server with COMMAND GETKEYS.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Optional, Sequence
+
+Spec = tuple[int, int, int, bool]
+NUMKEYS_COMMANDS = frozenset({"EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO"})
+
+
+def command_words(args: Sequence[Any]) -> list[Any]:
+    """redis-py passes some commands as one "CONFIG GET"-style first argument; split it as the wire does."""
+    first = args[0]
+    if isinstance(first, bytes):
+        first = first.decode("utf-8")
+    return [*str(first).split(), *args[1:]]
+
+
+class CommandKeys:
+    """Caches key specs; ``fetch_table`` returns redis-py's parsed COMMAND reply, ``getkeys`` runs COMMAND GETKEYS."""
+
+    def __init__(self, fetch_table: Callable[[], dict[str, Any]], getkeys: Callable[..., list[Any]]) -> None:
+        self._fetch_table = fetch_table
+        self._getkeys = getkeys
+        self._specs: Optional[dict[str, Spec]] = None
+        self._lock = threading.Lock()
+
+    def keys(self, args: Sequence[Any]) -> list[Any]:
+        words = command_words(args)
+        name = words[0].upper()
+        if name in NUMKEYS_COMMANDS:
+            numkeys = int(words[2])
+            return list(words[3:3 + numkeys])
+        specs = self._specs if self._specs is not None else self._load()
+        spec = specs.get(name.lower())
+        if spec is not None and spec[0] == 0 and not spec[3] and len(words) > 1:
+            spec = specs.get(f"{name.lower()}|{str(words[1]).lower()}", spec)
+        if spec is None:
+            return []
+        first, last, step, movable = spec
+        if movable:
+            return list(self._getkeys(*words))
+        if first == 0:
+            return []
+        stop = len(words) if last < 0 else last + 1
+        if last < -1:
+            stop = len(words) + last + 1
+        return list(words[first:stop:step])
+
+    def single_key_commands(self) -> frozenset[str]:
+        """Upper-case names of commands whose only key is argument 1 (empty until the table is loaded)."""
+        if self._specs is None:
+            return frozenset()
+        return frozenset(name.upper() for name, spec in self._specs.items() if spec == (1, 1, 1, False) and "|" not in name)
+
+    def _load(self) -> dict[str, Spec]:
+        with self._lock:
+            if self._specs is None:
+                specs: dict[str, Spec] = {}
+                for name, info in self._fetch_table().items():
+                    movable = "movablekeys" in info.get("flags", [])
+                    specs[name] = (int(info["first_key_pos"]), int(info["last_key_pos"]), int(info["step_count"]), movable)
+                    for sub in info.get("subcommands", []):
+                        sub_name = sub[0].decode() if isinstance(sub[0], bytes) else str(sub[0])
+                        sub_flags = [f.decode() if isinstance(f, bytes) else f for f in sub[2]]
+                        specs[sub_name.lower()] = (int(sub[3]), int(sub[4]), int(sub[5]), "movablekeys" in sub_flags)
+                self._specs = specs
+            return self._specs

@@ -1,0 +1,139 @@
+"""ShardedPipeline: queues commands, sends each shard's share as one redis-py pipeline, in parallel."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from .command_plans import Plan
+from .errors import CrossShardError
+from .redis_import import CoreCommands
+
+
+class ShardedPipeline(CoreCommands):
+    """Results come back in call order. Split commands (MGET, DEL, ...) are split here too.
+
+    ``wait(numreplicas, timeout)`` goes to the shards of the commands queued before it, so
+    ``pipe.set(k, v).wait(1, 100)`` is a write acknowledged by a replica.
+    With ``transaction=True`` (MULTI/EXEC) or after ``watch()``, every key must be on one shard;
+    WATCH binds the pipeline to the watched keys' shard and then behaves like redis-py's Pipeline.
+    """
+
+    _event_dispatcher: Any = None
+
+    def __init__(self, client: Any, transaction: bool = False) -> None:
+        self._client = client
+        self._transaction = transaction
+        self._queue: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+        self._bound: Optional[str] = None
+        self._inner: Any = None
+
+    def __len__(self) -> int:
+        return len(self._inner) if self._inner is not None else len(self._queue)
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __enter__(self) -> "ShardedPipeline":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.reset()
+
+    def get_encoder(self) -> Any:
+        return self._client.get_encoder()
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        if self._inner is not None:
+            self._check_bound(args)
+            return self._inner.execute_command(*args, **options)
+        self._queue.append((args, options))
+        return self
+
+    def _check_bound(self, args: tuple[Any, ...]) -> None:
+        plan = self._client._plan(args, transaction=True)  # pylint: disable=protected-access
+        shards = {shard for shard, _part in plan.parts}
+        if shards != {self._bound}:
+            raise CrossShardError(str(args[0]), shards | {str(self._bound)})
+
+    def watch(self, *names: Any) -> Any:
+        shards = {self._client.shard_for(name) for name in names}
+        if self._bound is not None:
+            shards.add(self._bound)
+        if len(shards) != 1:
+            raise CrossShardError("WATCH", shards)
+        if self._inner is None:
+            self._bound = shards.pop()
+            shard = self._client._ready_shard(self._bound)  # pylint: disable=protected-access
+            self._inner = shard.client.pipeline(transaction=True)
+        return self._inner.watch(*names)
+
+    def unwatch(self) -> Any:
+        return self._inner.unwatch() if self._inner is not None else True
+
+    def multi(self) -> None:
+        if self._inner is not None:
+            self._inner.multi()
+        else:
+            self._transaction = True
+
+    def reset(self) -> None:  # type: ignore[override]
+        self._queue = []
+        if self._inner is not None:
+            self._inner.reset()
+        self._inner = None
+        self._bound = None
+
+    def execute(self, raise_on_error: bool = True) -> list[Any]:
+        try:
+            if self._inner is not None:
+                return self._inner.execute(raise_on_error=raise_on_error)  # type: ignore[no-any-return]
+            return self._execute_queue(raise_on_error)
+        finally:
+            self.reset()
+
+    @staticmethod
+    def _wait_plan(args: tuple[Any, ...], shards: list[str]) -> Plan:
+        """WAIT goes to every shard written to earlier in this pipeline (same connection); reply = fewest acks."""
+        return Plan([(shard, tuple(args)) for shard in shards], lambda replies: min((int(r) for r in replies), default=0))
+
+    def _execute_queue(self, raise_on_error: bool) -> list[Any]:
+        client = self._client
+        plans = []
+        seen: dict[str, None] = {}
+        for args, _options in self._queue:
+            if str(args[0]).upper() == "WAIT":
+                plan = self._wait_plan(args, list(seen))
+            else:
+                plan = client._plan(args, self._transaction)  # pylint: disable=protected-access
+            seen.update((shard, None) for shard, _part in plan.parts)
+            plans.append(plan)
+        if self._transaction:
+            shards = {shard for plan in plans for shard, _part in plan.parts}
+            if len(shards) > 1:
+                raise CrossShardError("MULTI/EXEC", shards)
+        batches: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = {}
+        slots: list[list[tuple[str, int]]] = []
+        for plan, (_args, options) in zip(plans, self._queue):
+            where = []
+            for shard, part in plan.parts:
+                batch = batches.setdefault(shard, [])
+                where.append((shard, len(batch)))
+                batch.append((part, options))
+            slots.append(where)
+        order = list(batches)
+        if len(order) > 1:
+            pool = client._pool()  # pylint: disable=protected-access
+            futures = [pool.submit(client._run_batch, s, batches[s], self._transaction) for s in order]  # pylint: disable=protected-access
+            replies = dict(zip(order, [f.result() for f in futures]))
+        else:
+            replies = {s: client._run_batch(s, batches[s], self._transaction) for s in order}  # pylint: disable=protected-access
+        results: list[Any] = []
+        for plan, where in zip(plans, slots):
+            parts = [replies[shard][index] for shard, index in where]
+            error = next((p for p in parts if isinstance(p, Exception)), None)
+            results.append(error if error is not None else plan.merge(parts))
+        if raise_on_error:
+            for result in results:
+                if isinstance(result, Exception):
+                    raise result
+        return results

@@ -1,0 +1,116 @@
+"""Questions to the Sentinels: which shards exist, where each master is, which replicas are healthy."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Optional
+
+from .addresses import Address, format_address
+from .errors import NoSentinelAvailableError, UnknownShardError
+from .redis_import import AuthenticationError, NoBackoff, RedisError, Retry, redis
+
+
+class SentinelDirectory:
+    """One small redis-py client per Sentinel; the Sentinel that answered last is asked first."""
+
+    def __init__(self, addresses: list[Address], username: Optional[str], password: Optional[str],
+                 socket_timeout: float, extra: Optional[dict[str, Any]] = None) -> None:
+        self.addresses = list(addresses)
+        self._kwargs: dict[str, Any] = {
+            "username": username, "password": password, "socket_timeout": socket_timeout,
+            "socket_connect_timeout": socket_timeout, "decode_responses": True, "retry": Retry(NoBackoff(), 0),
+            "max_connections": 16,
+        }
+        self._kwargs.update(extra or {})
+        self._clients: dict[Address, Any] = {}
+        self._preferred = 0
+        self._lock = threading.Lock()
+
+    @property
+    def labels(self) -> list[str]:
+        return [format_address(a) for a in self.addresses]
+
+    def client(self, address: Address) -> Any:
+        with self._lock:
+            client = self._clients.get(address)
+            if client is None:
+                client = redis.Redis(host=address[0], port=address[1], **self._kwargs)
+                self._clients[address] = client
+            return client
+
+    def new_client(self, address: Address) -> Any:
+        """A separate client (own connection) for a long-lived Pub/Sub subscription; the caller closes it."""
+        return redis.Redis(host=address[0], port=address[1], **self._kwargs)
+
+    def _ordered(self) -> list[Address]:
+        start = self._preferred
+        return self.addresses[start:] + self.addresses[:start]
+
+    def shard_names(self) -> list[str]:
+        """Names of the masters monitored by the first Sentinel that answers."""
+        failures: dict[str, str] = {}
+        for address in self._ordered():
+            try:
+                masters = self.client(address).sentinel_masters()
+            except AuthenticationError:
+                raise
+            except (RedisError, OSError) as exc:
+                failures[format_address(address)] = str(exc) or type(exc).__name__
+                continue
+            self._preferred = self.addresses.index(address)
+            return sorted(masters)
+        raise NoSentinelAvailableError(failures)
+
+    def master_address(self, shard: str) -> Address:
+        """The master with the highest config epoch among the Sentinels that answer."""
+        failures: dict[str, str] = {}
+        best: Optional[tuple[int, Address]] = None
+        unknown = 0
+        for address in self._ordered():
+            try:
+                state = self.client(address).sentinel_master(shard)
+            except AuthenticationError:
+                raise
+            except RedisError as exc:
+                if "No such master" in str(exc):
+                    unknown += 1
+                    continue
+                failures[format_address(address)] = str(exc) or type(exc).__name__
+                continue
+            except OSError as exc:
+                failures[format_address(address)] = str(exc) or type(exc).__name__
+                continue
+            candidate = (int(state.get("config-epoch", 0)), (str(state["ip"]), int(state["port"])))
+            if best is None or candidate[0] > best[0]:
+                best = candidate
+        if best is not None:
+            return best[1]
+        if unknown:
+            raise UnknownShardError(f"no Sentinel at {', '.join(self.labels)} monitors a master named {shard!r}")
+        raise NoSentinelAvailableError(failures)
+
+    def replica_addresses(self, shard: str) -> list[Address]:
+        """Replicas that the first answering Sentinel considers up and linked to their master."""
+        failures: dict[str, str] = {}
+        for address in self._ordered():
+            try:
+                reply = self.client(address).execute_command("SENTINEL REPLICAS", shard)
+            except AuthenticationError:
+                raise
+            except (RedisError, OSError) as exc:
+                failures[format_address(address)] = str(exc) or type(exc).__name__
+                continue
+            healthy = []
+            for item in reply:
+                fields = item if isinstance(item, dict) else dict(zip(item[::2], item[1::2]))
+                flags = set(str(fields.get("flags", "")).split(","))
+                if not flags & {"s_down", "o_down", "disconnected"} and fields.get("master-link-status") == "ok":
+                    healthy.append((str(fields["ip"]), int(fields["port"])))
+            return healthy
+        raise NoSentinelAvailableError(failures)
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
