@@ -39,7 +39,7 @@ up() {
   cat <<MSG
 
 The demo topology is up. Try, for example:
-  podman exec -it server1 redis-cli -h 127.0.0.1 -p 26379 --user sentinel-client --askpass SENTINEL MASTERS
+  podman exec -it server1 redis-cli -h 127.0.1.1 -p 26379 --user sentinel-client --askpass SENTINEL MASTERS
 (the demo passwords are in inventory/demo/group_vars/all/). Remove it with: make demo-down
 MSG
 }

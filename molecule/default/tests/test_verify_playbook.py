@@ -1,0 +1,47 @@
+"""Runs last: the collection's verify playbook drills a failover of every shard on the hosts.
+
+topology_info must find every Sentinel, quorum and replica healthy; failover_verify fails every
+shard over and back (restore), and must report routing verified with no canary lost.
+"""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from expected import BOOTSTRAP, SCENARIO
+
+REPO = SCENARIO.parent.parent
+
+
+def _run_verify_playbook():
+    inventory = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_FORCE_COLOR="false")
+    collections = str(REPO / ".cache" / "collections")
+    env["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join(filter(None, [collections, env.get("ANSIBLE_COLLECTIONS_PATH")]))
+    return subprocess.run(["ansible-playbook", "-i", str(inventory), "shardinel.redis.verify"],
+                          capture_output=True, text=True, env=env, cwd=str(REPO), timeout=900, check=False)
+
+
+def _task_results(report, name):
+    for play in report["plays"]:
+        for task in play["tasks"]:
+            if task["task"]["name"] == name:
+                return list(task["hosts"].values())
+    raise AssertionError(f"task {name!r} did not run")
+
+
+def test_verify_playbook_drills_every_shard():
+    result = _run_verify_playbook()
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    lines = next(r["msg"] for r in _task_results(report, "Print the report") if "msg" in r)
+    rows = {line.split("|")[0].strip(): [cell.strip() for cell in line.split("|")] for line in lines if "|" in line}
+    for shard in BOOTSTRAP:
+        row = rows[shard]
+        assert row[6] == "0", f"{shard} lost canaries: {lines}"
+        assert row[7] == "ok", f"{shard} routing not verified: {lines}"
+        assert row[8] == "yes", f"{shard} not restored to its starting master: {lines}"
+    assert any(line.startswith("Drill: passed") for line in lines), lines
+    passed = _task_results(report, "The failover drill passed")
+    assert all(not r.get("failed") for r in passed), passed
