@@ -33,4 +33,4 @@ demo-down:
 	bash scripts/demo.sh down
 
 bench:            ## benchmarks against local Redis/Sentinel processes
-	$(VENV)/bin/python benchmarks/run.py
+	$(VENV)/bin/python benchmarks/run_benchmarks.py
