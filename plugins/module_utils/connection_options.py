@@ -9,7 +9,7 @@ keep the two in step.
 
 from __future__ import annotations
 
-import re
+from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.addresses import parse_addresses
 
 
 def connection_argument_spec():
@@ -31,34 +31,12 @@ def connection_argument_spec():
     )
 
 
-_ADDRESS = re.compile(r'^\[?(?P<host>[^\[\]]+?)\]?:(?P<port>\d{1,5})$')
-
-
-def parse_address(text, option='sentinels'):
-    """Split "host:port" (or "[v6]:port") into (host, port); raise ValueError naming the option."""
-    match = _ADDRESS.match(str(text).strip())
-    if not match or not 0 < int(match.group('port')) < 65536:
-        raise ValueError('%s: %r is not a "host:port" address' % (option, text))
-    return match.group('host'), int(match.group('port'))
-
-
-def format_address(host, port):
-    """Inverse of parse_address."""
-    return '[%s]:%d' % (host, int(port)) if ':' in host else '%s:%d' % (host, int(port))
-
-
 def validate_connection_params(params):
     """Check the shared options; return the Sentinel addresses as (host, port) tuples.
 
     Raises ValueError with a message naming the offending option.
     """
-    if not params['sentinels']:
-        raise ValueError('sentinels: at least one "host:port" address is required')
-    addresses = []
-    for text in params['sentinels']:
-        address = parse_address(text)
-        if address not in addresses:
-            addresses.append(address)
+    addresses = parse_addresses(params['sentinels'] or [], 'sentinels')
     for option in ('connect_timeout', 'socket_timeout'):
         if params[option] is None or params[option] <= 0:
             raise ValueError('%s: must be a positive number of seconds, got %r' % (option, params[option]))

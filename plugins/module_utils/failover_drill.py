@@ -10,13 +10,13 @@ import traceback
 import uuid
 
 from ansible_collections.shardinel.redis.plugins.module_utils.connection_options import (
-    format_address,
     redis_credentials,
     redis_kwargs,
     sentinel_credentials,
     tls_kwargs,
 )
 from ansible_collections.shardinel.redis.plugins.module_utils.drill_writer import Writer
+from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.addresses import format_address
 from ansible_collections.shardinel.redis.plugins.module_utils.sentinel_access import (
     Endpoint,
     ShardinelError,
@@ -71,7 +71,7 @@ class FailoverDrill:
         self.kwargs = redis_kwargs(params)
         self.timeout = params['timeout']
         self.run_id = uuid.uuid4().hex[:12]
-        sentinels = [Endpoint(h, p, 'Sentinel %s' % format_address(h, p), kwargs=self.kwargs, **admin_credentials(params))
+        sentinels = [Endpoint(h, p, 'Sentinel %s' % format_address((h, p)), kwargs=self.kwargs, **admin_credentials(params))
                      for h, p in addresses]
         self.control = FailoverController(sentinels, redis_credentials(params), self.kwargs, self.timeout)
 
@@ -91,7 +91,7 @@ class FailoverDrill:
             known = names if known is None else known & names
         if admin_credentials(self.params) != sentinel_credentials(self.params):
             for host, port in self.addresses:
-                self._check(Endpoint(host, port, 'Sentinel %s' % format_address(host, port), kwargs=self.kwargs,
+                self._check(Endpoint(host, port, 'Sentinel %s' % format_address((host, port)), kwargs=self.kwargs,
                                      **sentinel_credentials(self.params)),
                             lambda e: e.sentinel('GET-MASTER-ADDR-BY-NAME', sorted(known)[0]) if known else e.call('PING'))
         selected = sorted(known) if requested is None else list(dict.fromkeys(requested))
@@ -189,7 +189,7 @@ class FailoverDrill:
             report['quorum'] = self.control.ckquorum(name)
             client = self.client()
             clients.append(client)
-            routed = format_address(*client.master_for_shard(name))
+            routed = format_address(client.master_for_shard(name))
             if routed != old_master:
                 raise DrillFailure('the shardinel client routes to %s, the Sentinels name %s' % (routed, old_master))
             if not client.wait_for_switch_listener(self.timeout):
@@ -206,7 +206,7 @@ class FailoverDrill:
             new_master, report['failover_ms'], report['old_master_role'] = self.control.await_failover(name, old_master, started)
             report['new_master'] = new_master
             deadline = time.monotonic() + self.timeout
-            self.control.wait_for(lambda: format_address(*client.master_for_shard(name)) == new_master,
+            self.control.wait_for(lambda: format_address(client.master_for_shard(name)) == new_master,
                                   'the shardinel client to follow the failover to %s' % new_master, deadline)
             self.control.wait_for(lambda: writer.succeeded_after(started + report['failover_ms'] / 1000.0),
                                   'a write through the shardinel client to succeed after the failover', deadline)
@@ -240,7 +240,7 @@ class FailoverDrill:
         probe = self.keys_for(client, name, 'probe', 1)[0]
         keys.append(probe)
         client.set(probe, self.run_id, ex=CANARY_TTL)
-        fresh_master = format_address(*fresh.master_for_shard(name))
+        fresh_master = format_address(fresh.master_for_shard(name))
         problems = []
         if fresh_master != new_master:
             problems.append('a fresh client routes to %s, not to the new master %s' % (fresh_master, new_master))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import traceback
 
-from ansible_collections.shardinel.redis.plugins.module_utils.connection_options import format_address
+from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.addresses import format_address
 
 try:
     import redis
@@ -60,7 +60,7 @@ class Endpoint:
 
     @property
     def address(self):
-        return format_address(self.host, self.port)
+        return format_address((self.host, self.port))
 
     def close(self):
         self.client.close()
@@ -94,7 +94,7 @@ class Endpoint:
 
     def master_address(self, shard):
         reply = self.sentinel('GET-MASTER-ADDR-BY-NAME', shard)
-        return format_address(reply[0], int(reply[1])) if reply else None
+        return format_address((reply[0], int(reply[1]))) if reply else None
 
     def role(self):
         """ROLE as a dict: role, and for a replica master (address) and link state."""
@@ -103,9 +103,9 @@ class Endpoint:
         result = dict(role=role)
         if role == 'master':
             result['offset'] = int(reply[1])
-            result['replicas'] = [dict(address=format_address(r[0], int(r[1])), offset=int(r[2])) for r in reply[2]]
+            result['replicas'] = [dict(address=format_address((r[0], int(r[1]))), offset=int(r[2])) for r in reply[2]]
         elif role == 'replica':
-            result['master'] = format_address(reply[1], int(reply[2]))
+            result['master'] = format_address((reply[1], int(reply[2])))
             result['link'] = reply[3]
             result['offset'] = int(reply[4])
         return result
@@ -126,7 +126,7 @@ def parse_state(reply):
 
 
 def state_address(state):
-    return format_address(state['ip'], int(state['port']))
+    return format_address((state['ip'], int(state['port'])))
 
 
 def is_down(state):

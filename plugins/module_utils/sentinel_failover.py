@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 
+from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.addresses import parse_address
 from ansible_collections.shardinel.redis.plugins.module_utils.sentinel_access import (
     Endpoint,
     ShardinelError,
@@ -37,8 +38,8 @@ class FailoverController:
             endpoint.close()
 
     def redis_endpoint(self, address, label):
-        host, port = address.rsplit(':', 1)
-        return Endpoint(host.strip('[]'), port, label, kwargs=self.kwargs, **self.redis_credentials)
+        host, port = parse_address(address, label)
+        return Endpoint(host, port, label, kwargs=self.kwargs, **self.redis_credentials)
 
     def master_views(self, name):
         """{Sentinel address: the master it names, or the error it gave}."""

@@ -6,11 +6,11 @@
 from __future__ import annotations
 
 from ansible_collections.shardinel.redis.plugins.module_utils.connection_options import (
-    parse_address,
     redis_credentials,
     redis_kwargs,
     sentinel_credentials,
 )
+from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.addresses import format_address, parse_address
 from ansible_collections.shardinel.redis.plugins.module_utils.sentinel_access import (
     Endpoint,
     ShardinelError,
@@ -34,7 +34,7 @@ def read_topology(params, addresses, shard_filter=None):
     monitored = set()
     reachability = []
     for host, port in addresses:
-        endpoint = Endpoint(host, port, 'Sentinel %s:%d' % (host, port), kwargs=kwargs, **sentinel_credentials(params))
+        endpoint = Endpoint(host, port, 'Sentinel %s' % format_address((host, port)), kwargs=kwargs, **sentinel_credentials(params))
         try:
             views[endpoint.address], names = _sentinel_view(endpoint, shard_filter)
             monitored.update(names)

@@ -8,12 +8,12 @@ import pytest
 
 from ansible_collections.shardinel.redis.plugins.module_utils.connection_options import (
     connection_argument_spec,
-    parse_address,
     redis_kwargs,
     scrub,
     secrets_of,
     validate_connection_params,
 )
+from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.addresses import format_address, parse_address
 
 
 def params(**overrides: Any) -> dict[str, Any]:
@@ -50,9 +50,10 @@ def test_doc_fragment_documents_exactly_the_spec() -> None:
 ])
 def test_parse_address(text: str, expected: tuple[str, int]) -> None:
     assert parse_address(text) == expected
+    assert format_address(expected) == text
 
 
-@pytest.mark.parametrize("bad", ["127.0.0.1", "host:0", "host:70000", ":26379", "host:port"])
+@pytest.mark.parametrize("bad", ["127.0.0.1", "host:0", "host:70000", ":26379", "host:port", "::1:26379", "[::1]26379"])
 def test_bad_sentinel_address_names_the_option(bad: str) -> None:
     with pytest.raises(ValueError, match=r"^sentinels: .* is not a \"host:port\" address"):
         validate_connection_params(params(sentinels=[bad]))
