@@ -5,32 +5,32 @@ export SHARDINEL_TEST_IMAGE
 
 .PHONY: setup test lint sanity unit build-check molecule demo demo-down bench
 
-setup:            ## install apt packages, podman settings, .venv and the test image (root or sudo)
+setup:            ## apt packages, podman settings, .venv and the test image; skips what is there (root or sudo)
 	bash scripts/setup.sh
 
-test:             ## lint, sanity, unit tests, build/install checks, molecule test
+test: setup       ## set-up, then lint, sanity, unit tests, build/install checks, molecule test
 	bash scripts/test.sh
 
-lint:
+lint: setup
 	SHARDINEL_TEST_STAGES=lint bash scripts/test.sh
 
-sanity:
+sanity: setup
 	SHARDINEL_TEST_STAGES=sanity bash scripts/test.sh
 
-unit:
+unit: setup
 	SHARDINEL_TEST_STAGES=unit bash scripts/test.sh
 
-build-check:
+build-check: setup
 	SHARDINEL_TEST_STAGES=build bash scripts/test.sh
 
-molecule:
+molecule: setup
 	SHARDINEL_TEST_STAGES=molecule bash scripts/test.sh
 
-demo:             ## two local systemd hosts running the demo topology, left up
+demo: setup       ## set-up, then two local systemd hosts running the demo topology, left up
 	bash scripts/demo.sh up
 
 demo-down:
 	bash scripts/demo.sh down
 
-bench:            ## benchmarks against local Redis/Sentinel processes
+bench: setup      ## benchmarks against local Redis/Sentinel processes
 	$(VENV)/bin/python benchmarks/run_benchmarks.py

@@ -1,59 +1,94 @@
 #!/usr/bin/env bash
-# One-time setup of a Debian 12 machine for development and CI: system packages,
-# podman settings, the Python virtualenv and the local test image. Needs root
-# (or passwordless sudo) for apt, /etc/containers and podman.
+# Set-up of a Debian 12 machine for the demo and the tests: system packages, podman
+# settings, the Python virtualenv and the local test image. `make demo` and `make test`
+# run it first; each step is skipped when what it makes is already there, so a second
+# run takes a few seconds. Steps that change the machine need root (or passwordless sudo).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 venv="${VENV:-$repo/.venv}"
 python="${PYTHON:-python3}"
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
+started=$(date +%s)
 
-step() { printf '\n==> %s\n' "$*"; }
-
-step "apt packages"
-# Keep the distro's default redis-server/redis-sentinel services from starting on
-# this machine: the test hosts share its network and need those ports.
+step() { printf '==> setup: %s\n' "$*"; }
 policy=/usr/sbin/policy-rc.d
 own_policy=false
-if [ ! -e "$policy" ]; then
-  printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
-  $sudo chmod 0755 "$policy"
-  own_policy=true
-fi
 cleanup() { if $own_policy; then $sudo rm -f "$policy"; fi; }
 trap cleanup EXIT
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends \
-  podman runc uidmap slirp4netns fuse-overlayfs debootstrap \
-  redis-server redis-sentinel redis-tools \
-  python3-venv git make ca-certificates shellcheck >/dev/null
 
-step "podman settings (runc runtime, rlimits within the hard limits)"
-$sudo mkdir -p /etc/containers/containers.conf.d
-$sudo tee /etc/containers/containers.conf.d/50-shardinel.conf >/dev/null <<'CONF'
-# shardinel.redis test hosts: crun refuses hybrid cgroups here, and raising
+apt_packages=(podman runc uidmap slirp4netns fuse-overlayfs debootstrap iptables
+  redis-server redis-sentinel redis-tools python3-venv git make ca-certificates shellcheck)
+
+missing_packages() {
+  local package
+  for package in "${apt_packages[@]}"; do
+    dpkg-query -W -f='${Status}\n' "$package" 2>/dev/null | grep -q '^install ok installed$' || echo "$package"
+  done
+}
+
+install_packages() {
+  local missing
+  missing=$(missing_packages)
+  if [ -z "$missing" ]; then
+    step "apt packages: all present"
+    return
+  fi
+  step "apt packages: installing $(echo "$missing" | tr '\n' ' ')"
+  # Keep the distro's default redis-server/redis-sentinel services from starting on
+  # this machine: the test hosts share its network and need those ports.
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod 0755 "$policy"
+    own_policy=true
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  # shellcheck disable=SC2086 # one package a word
+  $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+podman_settings() {
+  local conf=/etc/containers/containers.conf.d/50-shardinel.conf wanted
+  # crun refuses hybrid cgroups here, and raising rlimits above the hard limits is refused.
+  wanted='# shardinel.redis test hosts: crun refuses hybrid cgroups here, and raising
 # rlimits above the hard limits is refused.
 [containers]
 default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
 
 [engine]
-runtime = "runc"
-CONF
-runtime=$($sudo podman info --format '{{.Host.OCIRuntime.Name}}')
-[ "$runtime" = "runc" ] || { echo "podman runtime is $runtime, expected runc" >&2; exit 1; }
+runtime = "runc"'
+  if [ "$(cat "$conf" 2>/dev/null)" = "$wanted" ]; then
+    step "podman settings: present"
+    return
+  fi
+  step "podman settings: runc runtime, rlimits within the hard limits"
+  $sudo mkdir -p "$(dirname "$conf")"
+  printf '%s\n' "$wanted" | $sudo tee "$conf" >/dev/null
+  local runtime
+  runtime=$($sudo podman info --format '{{.Host.OCIRuntime.Name}}')
+  [ "$runtime" = "runc" ] || { echo "podman runtime is $runtime, expected runc" >&2; exit 1; }
+}
 
-step "virtualenv $venv"
-[ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$repo/requirements-dev.txt"
+virtualenv() {
+  local stamp="$venv/.shardinel-requirements" wanted
+  wanted=$(sha256sum < "$repo/requirements-dev.txt" | cut -d' ' -f1)
+  if [ -x "$venv/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$wanted" ]; then
+    step "virtualenv $venv: up to date"
+    return
+  fi
+  step "virtualenv $venv: installing requirements-dev.txt"
+  [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$repo/requirements-dev.txt"
+  echo "$wanted" > "$stamp"
+}
 
-step "ansible-test pip bootstrap (the upstream script's host is not reachable)"
+install_packages
+podman_settings
+virtualenv
+# ansible-test fetches its pip bootstrap from a host we cannot reach: give it ours.
 bash "$repo/scripts/ansible-test-bootstrap.sh" "$venv"
-
 step "test image"
 $sudo bash "$repo/scripts/build-image.sh"
-
-echo
-echo "setup done: activate with 'source $venv/bin/activate' or use 'make test'"
+step "done in $(( $(date +%s) - started )) s"

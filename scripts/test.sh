@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command: lint, sanity, unit tests against real Redis and
 # Sentinel processes, the collection and wheel build/install checks, and molecule.
-# Run scripts/setup.sh (make setup) once first.
+# `make test` runs scripts/setup.sh first. Prints the time of every stage and the total.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 venv="${VENV:-$repo/.venv}"
@@ -50,8 +50,26 @@ run_molecule() {
 }
 
 PYTEST_ARGS=(-q -rfE)
+started=$(date +%s)
+stage_started=$started
+timings=()
+report_times() {
+  local status=$?
+  if [ "${#timings[@]}" -gt 0 ] && [[ "${timings[-1]}" == *": running" ]]; then
+    timings[-1]="${timings[-1]%: running}: FAILED after $(( $(date +%s) - stage_started )) s"
+  fi
+  echo
+  printf '%s\n' "${timings[@]}"
+  echo "total: $(( $(date +%s) - started )) s"
+  return "$status"
+}
+trap report_times EXIT
 for stage in $stages; do
+  stage_started=$(date +%s)
+  timings+=("stage $stage: running")
   "run_$stage"
+  timings[-1]="stage $stage: $(( $(date +%s) - stage_started )) s"
+  echo "==> stage $stage passed in $(( $(date +%s) - stage_started )) s"
 done
 echo
 echo "all stages passed: $stages"
