@@ -1,7 +1,7 @@
 """On-demand benchmarks for the shardinel client (not tests). Starts its own local servers.
 
-Run: cd /work/main && /tmp/venv/bin/python benchmarks/run_benchmarks.py [failover]
-("failover" runs benchmark 4 only.)
+Run: cd /work/main && .venv/bin/python benchmarks/run_benchmarks.py [failover] [durable]
+(no word: every benchmark; "failover": benchmark 4; "durable": benchmark 5; both words: 4 and 5.)
 """
 
 from __future__ import annotations
@@ -103,6 +103,23 @@ def bench_distribution() -> None:
         "-", "target <= 1.00")
 
 
+DURABLE_ROUNDS = 7
+
+
+def bench_durable_set(topology: RedisTopology, client: ShardedSentinelClient) -> None:
+    """SET through a durable_writes=1 client against the same SETs through a plain one, same keys on shard1."""
+    tag = next(f"b{i}" for i in range(1000) if client.shard_for(f"b{i}") == "shard1")
+    keys = [f"{{{tag}}}:{i}" for i in range(5000)]
+    with ShardedSentinelClient(topology.sentinel_addresses, durable_writes=1, **topology.client_kwargs()) as durable:
+        durable_rate, plain_rate = [], []
+        for _unused in range(DURABLE_ROUNDS):
+            durable_rate.append(ops_per_second(lambda k: durable.set(k, "v"), keys, 1))
+            plain_rate.append(ops_per_second(lambda k: client.set(k, "v"), keys, 1))
+    a, b = max(durable_rate), max(plain_rate)
+    row("5. single-key SET ops/s, durable_writes=1", f"{a:,.0f}", f"{b:,.0f} (shardinel, durable_writes=0)",
+        f"{a / b:.3f}", "none: the cost of WAIT 1")
+
+
 FAILOVER_ROUNDS = 3
 
 
@@ -149,22 +166,32 @@ def bench_failover_gap(topology: RedisTopology) -> None:
         s.close()
 
 
+SELECTORS = ("failover", "durable")
+
+
 def main() -> None:
-    failover_only = sys.argv[1:] == ["failover"]
-    if not failover_only:
+    chosen = set(sys.argv[1:])
+    if chosen - set(SELECTORS):
+        sys.exit(f"usage: run_benchmarks.py [{'] ['.join(SELECTORS)}] (unknown: {' '.join(sorted(chosen - set(SELECTORS)))})")
+    run_all = not chosen
+    if run_all:
         print("3. key distribution and movement")
         bench_distribution()
     with tempfile.TemporaryDirectory() as tmp:
         topology = RedisTopology.start(Path(tmp), shard_count=4)
         try:
-            if not failover_only:
+            if run_all or "durable" in chosen:
                 with ShardedSentinelClient(topology.sentinel_addresses, **topology.client_kwargs()) as client:
-                    print("1. single-key GET/SET")
-                    bench_single_key(topology, client)
-                    print("2. MGET/MSET")
-                    bench_multi_key(topology, client)
-            print("4. failover write gap")
-            bench_failover_gap(topology)
+                    if run_all:
+                        print("1. single-key GET/SET")
+                        bench_single_key(topology, client)
+                        print("2. MGET/MSET")
+                        bench_multi_key(topology, client)
+                    print("5. single-key SET, durable_writes=1")
+                    bench_durable_set(topology, client)
+            if run_all or "failover" in chosen:
+                print("4. failover write gap")
+                bench_failover_gap(topology)
         finally:
             topology.stop()
     print("\n| benchmark | shardinel | reference | ratio | target |\n| --- | --- | --- | --- | --- |")

@@ -2,14 +2,15 @@
 
 from .client import DisredisClient, ShardedSentinelClient
 from .failover_events import CHANNELS as FAILOVER_CHANNELS
-from .errors import CrossShardError, KeylessCommandError, NoSentinelAvailableError, ShardUnavailableError, UnknownShardError
+from .errors import (CrossShardError, DurabilityError, KeylessCommandError, NoSentinelAvailableError, ShardUnavailableError,
+                     UnknownShardError)
 from .pipeline import ShardedPipeline
 from .redis_import import HAS_REDIS, REDIS_IMPORT_ERROR
 from .slot_table import build_slot_table
 from .slots import SLOT_COUNT, key_slot
 
 __all__ = [
-    "DisredisClient", "ShardedSentinelClient", "ShardedPipeline", "CrossShardError", "KeylessCommandError",
+    "DisredisClient", "ShardedSentinelClient", "ShardedPipeline", "CrossShardError", "DurabilityError", "KeylessCommandError",
     "NoSentinelAvailableError", "ShardUnavailableError", "UnknownShardError", "HAS_REDIS", "REDIS_IMPORT_ERROR",
     "build_slot_table", "SLOT_COUNT", "key_slot", "FAILOVER_CHANNELS",
 ]

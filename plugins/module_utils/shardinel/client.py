@@ -8,9 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterable, Optional, Sequence
 
 from .addresses import Address, AddressLike, parse_addresses
-from .command_keys import CommandKeys
+from .command_keys import CommandKeys, command_words
 from .command_plans import FANOUT_MERGES, SPLIT_COMMANDS, Plan, plan_command
-from .errors import ShardUnavailableError, UnknownShardError
+from .durability import DurableWrites, describe
+from .errors import DurabilityError, ShardUnavailableError, UnknownShardError
 from .failover_pause import FailoverPause
 from .pipeline import ShardedPipeline
 from .redis_import import (AuthenticationError, CoreCommands, NoBackoff, ReadOnlyError, RedisConnectionError, RedisError,
@@ -59,6 +60,13 @@ class ShardedSentinelClient(CoreCommands):
     which re-ask the Sentinels and retry for up to ``failover_timeout`` s.
     SCAN cursors encode the shard; INFO returns {shard name: info}; see command_plans for the
     other fan-out and split commands.
+
+    ``durable_writes=N`` (default 0: off) makes every write command (flagged ``write`` in the
+    server's COMMAND table, plus EVAL, EVALSHA and FCALL, whose scripts may write) and every
+    pipeline or transaction batch that holds one wait until N replicas acknowledge it (Redis WAIT
+    on the same connection, at most ``durable_timeout`` s, default 1.0), or raise DurabilityError.
+    Each shard's part of a split command gets its own WAIT. N may not exceed the replicas that the
+    Sentinels know for any shard, and a ``socket_timeout`` must be longer than ``durable_timeout``.
     """
 
     _event_dispatcher: Any = None
@@ -77,12 +85,15 @@ class ShardedSentinelClient(CoreCommands):
         sentinel_socket_timeout: float = 1.0,
         sentinel_kwargs: Optional[dict[str, Any]] = None,
         follow_switch_events: bool = True,
+        durable_writes: int = 0,
+        durable_timeout: float = 1.0,
         **redis_kwargs: Any,
     ) -> None:
         if redis is None:
             raise ImportError("shardinel needs the redis package (pip install redis)")
         addresses = parse_addresses(sentinels)
         names = self._validate(service_names, failover_timeout, sentinel_socket_timeout, redis_kwargs)
+        self._durable = self._validate_durability(durable_writes, durable_timeout, redis_kwargs)
         self._failover_timeout = float(failover_timeout)
         self._read_from_replicas = bool(read_from_replicas)
         redis_kwargs.setdefault("retry", Retry(NoBackoff(), 0))
@@ -103,6 +114,8 @@ class ShardedSentinelClient(CoreCommands):
             if not self._shards:
                 raise UnknownShardError(f"the Sentinels at {', '.join(self._directory.labels)} monitor no masters")
             self.shards: list[str] = sorted(self._shards)
+            if self._durable is not None:
+                self._check_replica_counts(self._durable.replicas)
             self._slot_table = build_slot_table(self.shards)
             self._command_keys = CommandKeys(self._command_table, self._getkeys)
             if follow_switch_events:
@@ -130,6 +143,28 @@ class ShardedSentinelClient(CoreCommands):
         if not service_names:
             raise ValueError("service_names must not be empty (use None for every monitored master)")
         return sorted(set(service_names))
+
+    @staticmethod
+    def _validate_durability(durable_writes: int, durable_timeout: float,
+                             redis_kwargs: dict[str, Any]) -> Optional[DurableWrites]:
+        if isinstance(durable_writes, bool) or not isinstance(durable_writes, int) or durable_writes < 0:
+            raise ValueError(f"durable_writes must be a non-negative whole number of replicas, got {durable_writes!r}")
+        if isinstance(durable_timeout, bool) or not isinstance(durable_timeout, (int, float)) or not durable_timeout > 0:
+            raise ValueError(f"durable_timeout must be a positive number of seconds, got {durable_timeout!r}")
+        if not durable_writes:
+            return None
+        socket_timeout = redis_kwargs.get("socket_timeout")
+        if socket_timeout is not None and socket_timeout <= durable_timeout:
+            raise ValueError(f"durable_timeout ({durable_timeout!r} s) must be shorter than socket_timeout "
+                             f"({socket_timeout!r} s): WAIT blocks for up to durable_timeout")
+        return DurableWrites(durable_writes, float(durable_timeout))
+
+    def _check_replica_counts(self, required: int) -> None:
+        counts = {name: self._directory.replica_count(name) for name in self.shards}
+        short = [f"{name!r} ({count})" for name, count in counts.items() if count < required]
+        if short:
+            raise ValueError(f"durable_writes={required} is more than the replicas the Sentinels know for shard"
+                             f"{'s' if len(short) > 1 else ''} {', '.join(short)}")
 
     # routing ------------------------------------------------------------------------------
     def shard_for(self, key: Any) -> str:
@@ -160,7 +195,8 @@ class ShardedSentinelClient(CoreCommands):
             return self._fast_call(args, options)
         plan = self._plan(args)
         if not self._fast_commands and not self._read_from_replicas:
-            self._fast_commands = self._command_keys.single_key_commands() - SPLIT_COMMANDS.keys() - FANOUT_MERGES.keys()
+            fast = self._command_keys.single_key_commands() - SPLIT_COMMANDS.keys() - FANOUT_MERGES.keys()
+            self._fast_commands = fast - self._command_keys.write_commands() if self._durable is not None else fast
         if len(plan.parts) == 1:
             shard, part = plan.parts[0]
             return plan.merge([self._call(shard, part, options)])
@@ -196,13 +232,30 @@ class ShardedSentinelClient(CoreCommands):
             return self._executor
 
     def _call(self, shard_name: str, args: tuple[Any, ...], options: dict[str, Any]) -> Any:
+        durable = self._durable_for(args)
+        if durable is not None:
+            return self._with_failover(shard_name, lambda client: self._durable_call(durable, client, shard_name, args, options))
         read_only = self._read_from_replicas and args[0] in READ_ONLY_COMMANDS
         return self._with_failover(shard_name, lambda client: client.execute_command(*args, **options), read_only)
+
+    def _durable_for(self, args: tuple[Any, ...]) -> Optional[DurableWrites]:
+        """The durability settings if this command must be acknowledged by replicas, else None."""
+        return self._durable if self._durable is not None and self._command_keys.is_write(args) else None
+
+    @staticmethod
+    def _durable_call(durable: DurableWrites, client: Any, shard_name: str, args: tuple[Any, ...],
+                      options: dict[str, Any]) -> Any:
+        (reply,), acknowledged = durable.send(client, [(args, options)], False)
+        if isinstance(reply, Exception):
+            raise reply
+        durable.check(acknowledged, shard_name, client, str(command_words(args)[0]).upper(), reply)
+        return reply
 
     def _with_failover(self, shard_name: str, action: Any, read_only: bool = False) -> Any:
         """Run action(client) against the shard, re-asking Sentinel and retrying on failover errors.
 
-        Errors of any kind raised while the shard's pool was being replaced are retried at once.
+        Errors of any kind raised while the shard's pool was being replaced are retried at once,
+        except DurabilityError: that write was sent, and is never sent twice.
         """
         shard = self._shard(shard_name)
         deadline: Optional[float] = None
@@ -222,7 +275,7 @@ class ShardedSentinelClient(CoreCommands):
                         except (RedisConnectionError, RedisTimeoutError):
                             shard.replicas = None
                 return action(client)
-            except AuthenticationError:
+            except (AuthenticationError, DurabilityError):
                 raise
             except (RedisError, OSError, ValueError, AttributeError) as exc:
                 swapped = shard.client is not client
@@ -390,17 +443,28 @@ class ShardedSentinelClient(CoreCommands):
         return ShardedPipeline(self, transaction)
 
     def _run_batch(self, shard_name: str, commands: list[tuple[tuple[Any, ...], dict[str, Any]]], transaction: bool) -> list[Any]:
+        """One shard's share of a pipeline; with durable_writes, a batch that writes ends with WAIT."""
+        durable = self._durable
+        if durable is not None and not any(self._command_keys.is_write(args) for args, _options in commands):
+            durable = None
+
         def run(client: Any) -> list[Any]:
-            pipe = client.pipeline(transaction=transaction)
-            try:
-                for args, options in commands:
-                    pipe.execute_command(*args, **options)
-                results: list[Any] = pipe.execute(raise_on_error=False)
-            finally:
-                pipe.reset()
+            results: list[Any]
+            if durable is not None:
+                results, acknowledged = durable.send(client, commands, transaction)
+            else:
+                pipe = client.pipeline(transaction=transaction)
+                try:
+                    for args, options in commands:
+                        pipe.execute_command(*args, **options)
+                    results = pipe.execute(raise_on_error=False)
+                finally:
+                    pipe.reset()
             for result in results:
                 if isinstance(result, ReadOnlyError):
                     raise result
+            if durable is not None:
+                durable.check(acknowledged, shard_name, client, describe(commands, transaction), results)
             return results
         return self._with_failover(shard_name, run)  # type: ignore[no-any-return]
 

@@ -1,7 +1,8 @@
-"""Which arguments of a command are keys, from the server's COMMAND table.
+"""Which arguments of a command are keys, and which commands write, from the server's COMMAND table.
 
 Fixed positions (first, last, step) are read from COMMAND once; commands with movable keys use
 their numkeys argument (EVAL, FCALL families) or ask the server with COMMAND GETKEYS.
+Writes are the commands and subcommands flagged ``write``, plus SCRIPT_COMMANDS (a script may write).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any, Callable, Optional, Sequence
 
 Spec = tuple[int, int, int, bool]
 NUMKEYS_COMMANDS = frozenset({"EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO"})
+SCRIPT_COMMANDS = frozenset({"eval", "evalsha", "fcall"})
 
 
 def command_words(args: Sequence[Any]) -> list[Any]:
@@ -28,6 +30,7 @@ class CommandKeys:
         self._fetch_table = fetch_table
         self._getkeys = getkeys
         self._specs: Optional[dict[str, Spec]] = None
+        self._writes: frozenset[str] = frozenset()
         self._lock = threading.Lock()
 
     def keys(self, args: Sequence[Any]) -> list[Any]:
@@ -52,6 +55,20 @@ class CommandKeys:
             stop = len(words) + last + 1
         return list(words[first:stop:step])
 
+    def is_write(self, args: Sequence[Any]) -> bool:
+        """True for a command (or container subcommand, such as XGROUP CREATE) that may write."""
+        if self._specs is None:
+            self._load()
+        words = command_words(args)
+        name = _text(words[0]).lower()
+        if name in self._writes:
+            return True
+        return len(words) > 1 and f"{name}|{_text(words[1]).lower()}" in self._writes
+
+    def write_commands(self) -> frozenset[str]:
+        """Upper-case names of the top-level commands that may write (empty until the table is loaded)."""
+        return frozenset(name.upper() for name in self._writes if "|" not in name)
+
     def single_key_commands(self) -> frozenset[str]:
         """Upper-case names of commands whose only key is argument 1 (empty until the table is loaded)."""
         if self._specs is None:
@@ -62,12 +79,23 @@ class CommandKeys:
         with self._lock:
             if self._specs is None:
                 specs: dict[str, Spec] = {}
+                writes = set(SCRIPT_COMMANDS)
                 for name, info in self._fetch_table().items():
-                    movable = "movablekeys" in info.get("flags", [])
-                    specs[name] = (int(info["first_key_pos"]), int(info["last_key_pos"]), int(info["step_count"]), movable)
+                    flags = [_text(f) for f in info.get("flags", [])]
+                    specs[name] = (int(info["first_key_pos"]), int(info["last_key_pos"]), int(info["step_count"]),
+                                   "movablekeys" in flags)
+                    if "write" in flags:
+                        writes.add(name)
                     for sub in info.get("subcommands", []):
-                        sub_name = sub[0].decode() if isinstance(sub[0], bytes) else str(sub[0])
-                        sub_flags = [f.decode() if isinstance(f, bytes) else f for f in sub[2]]
-                        specs[sub_name.lower()] = (int(sub[3]), int(sub[4]), int(sub[5]), "movablekeys" in sub_flags)
+                        sub_name = _text(sub[0]).lower()
+                        sub_flags = [_text(f) for f in sub[2]]
+                        specs[sub_name] = (int(sub[3]), int(sub[4]), int(sub[5]), "movablekeys" in sub_flags)
+                        if "write" in sub_flags:
+                            writes.add(sub_name)
+                self._writes = frozenset(writes)
                 self._specs = specs
             return self._specs
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

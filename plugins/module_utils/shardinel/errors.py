@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Optional, Sequence
 
 from .redis_import import RedisConnectionError, RedisError
 
@@ -44,3 +44,29 @@ class KeylessCommandError(RedisError):
     def __init__(self, command: str) -> None:
         self.command = command
         super().__init__(f"{command} has no key to choose a shard by and is not a fan-out command")
+
+
+class DurabilityError(RedisError):
+    """Too few replicas acknowledged a write within ``durable_timeout`` (``durable_writes``, Redis WAIT).
+
+    The write may still have been applied: it reached the master, and it may reach the replicas later,
+    or be lost if the master fails first. It is not retried; check before re-sending a write that is
+    not idempotent. ``shard``, ``master`` ("host:port" that took the write), ``acknowledged`` (replicas
+    that confirmed it), ``required``, ``timeout`` (s), ``command`` (what was sent) and ``results`` (the
+    write's reply, or the batch's replies) describe it; ``cause`` is WAIT's own error, if it failed.
+    """
+
+    def __init__(self, shard: str, master: str, acknowledged: int, required: int,  # pylint: disable=too-many-arguments
+                 timeout: float, command: str, results: Any = None, cause: Optional[str] = None) -> None:
+        self.shard = shard
+        self.master = master
+        self.acknowledged = acknowledged
+        self.required = required
+        self.timeout = timeout
+        self.command = command
+        self.results = results
+        self.cause = cause
+        detail = f"WAIT failed ({cause}), so 0 acknowledgements are known" if cause else (
+            f"acknowledged by {acknowledged} replica{'' if acknowledged == 1 else 's'}")
+        super().__init__(f"{command} on shard {shard!r} (master {master}) {detail}; {required} required within "
+                         f"{timeout:g} s; the write may still have been applied")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from .command_keys import command_words
 from .command_plans import Plan
+from .durability import HeldConnectionPool, describe, held_pipeline
 from .errors import CrossShardError
-from .redis_import import CoreCommands
+from .redis_import import CoreCommands, ResponseError
 
 
 class ShardedPipeline(CoreCommands):
@@ -16,6 +18,9 @@ class ShardedPipeline(CoreCommands):
     ``pipe.set(k, v).wait(1, 100)`` is a write acknowledged by a replica.
     With ``transaction=True`` (MULTI/EXEC) or after ``watch()``, every key must be on one shard;
     WATCH binds the pipeline to the watched keys' shard and then behaves like redis-py's Pipeline.
+    With the client's ``durable_writes``, each shard's batch that writes ends with a WAIT (after
+    EXEC for a transaction); after ``watch()`` the pipeline keeps its connection until reset, so
+    that writes made before ``multi()`` are waited for at once and queued ones after EXEC.
     """
 
     _event_dispatcher: Any = None
@@ -26,6 +31,9 @@ class ShardedPipeline(CoreCommands):
         self._queue: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
         self._bound: Optional[str] = None
         self._inner: Any = None
+        self._held: Optional[HeldConnectionPool] = None
+        self._held_client: Any = None
+        self._queued_writes = 0
 
     def __len__(self) -> int:
         return len(self._inner) if self._inner is not None else len(self._queue)
@@ -45,9 +53,20 @@ class ShardedPipeline(CoreCommands):
     def execute_command(self, *args: Any, **options: Any) -> Any:
         if self._inner is not None:
             self._check_bound(args)
-            return self._inner.execute_command(*args, **options)
+            reply = self._inner.execute_command(*args, **options)
+            if self._held is not None and self._client._durable_for(args) is not None:  # pylint: disable=protected-access
+                if self._inner.explicit_transaction:
+                    self._queued_writes += 1
+                else:
+                    self._wait_on_held(str(command_words(args)[0]).upper(), reply)
+            return reply
         self._queue.append((args, options))
         return self
+
+    def _wait_on_held(self, command: str, results: Any) -> None:
+        """WAIT on the WATCH connection for the writes made on it; DurabilityError if too few replicas confirm."""
+        durable, client = self._client._durable, self._held_client  # pylint: disable=protected-access
+        durable.check(durable.wait(client, self._held), str(self._bound), client, command, results)
 
     def _check_bound(self, args: tuple[Any, ...]) -> None:
         plan = self._client._plan(args, transaction=True)  # pylint: disable=protected-access
@@ -64,7 +83,11 @@ class ShardedPipeline(CoreCommands):
         if self._inner is None:
             self._bound = shards.pop()
             shard = self._client._ready_shard(self._bound)  # pylint: disable=protected-access
-            self._inner = shard.client.pipeline(transaction=True)
+            if self._client._durable is not None:  # pylint: disable=protected-access
+                self._held_client = shard.client
+                self._inner, self._held = held_pipeline(shard.client, True)
+            else:
+                self._inner = shard.client.pipeline(transaction=True)
         return self._inner.watch(*names)
 
     def unwatch(self) -> Any:
@@ -80,16 +103,33 @@ class ShardedPipeline(CoreCommands):
         self._queue = []
         if self._inner is not None:
             self._inner.reset()
+        if self._held is not None:
+            self._held.close()
         self._inner = None
+        self._held = self._held_client = None
+        self._queued_writes = 0
         self._bound = None
 
     def execute(self, raise_on_error: bool = True) -> list[Any]:
         try:
             if self._inner is not None:
-                return self._inner.execute(raise_on_error=raise_on_error)  # type: ignore[no-any-return]
+                return self._execute_inner(raise_on_error)
             return self._execute_queue(raise_on_error)
         finally:
             self.reset()
+
+    def _execute_inner(self, raise_on_error: bool) -> list[Any]:
+        """EXEC of a WATCH pipeline; queued writes are then waited for, also when one of them failed."""
+        label = describe(self._inner.command_stack, True)
+        try:
+            results: list[Any] = self._inner.execute(raise_on_error=raise_on_error)
+        except ResponseError as exc:
+            if self._queued_writes:
+                self._wait_on_held(label, exc)
+            raise
+        if self._queued_writes:
+            self._wait_on_held(label, results)
+        return results
 
     @staticmethod
     def _wait_plan(args: tuple[Any, ...], shards: list[str]) -> Plan:

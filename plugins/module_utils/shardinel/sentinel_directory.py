@@ -63,8 +63,17 @@ class SentinelDirectory:
 
     def master_address(self, shard: str) -> Address:
         """The master with the highest config epoch among the Sentinels that answer."""
+        state = self._newest_master_state(shard)
+        return (str(state["ip"]), int(state["port"]))
+
+    def replica_count(self, shard: str) -> int:
+        """Replicas (num-slaves, up or down) known by the Sentinel with the highest config epoch for the shard."""
+        return int(self._newest_master_state(shard).get("num-slaves", 0))
+
+    def _newest_master_state(self, shard: str) -> dict[str, Any]:
+        """SENTINEL MASTER from the answering Sentinel with the highest config epoch."""
         failures: dict[str, str] = {}
-        best: Optional[tuple[int, Address]] = None
+        best: Optional[tuple[int, dict[str, Any]]] = None
         unknown = 0
         for address in self._ordered():
             try:
@@ -80,9 +89,9 @@ class SentinelDirectory:
             except OSError as exc:
                 failures[format_address(address)] = str(exc) or type(exc).__name__
                 continue
-            candidate = (int(state.get("config-epoch", 0)), (str(state["ip"]), int(state["port"])))
-            if best is None or candidate[0] > best[0]:
-                best = candidate
+            epoch = int(state.get("config-epoch", 0))
+            if best is None or epoch > best[0]:
+                best = (epoch, state)
         if best is not None:
             return best[1]
         if unknown:
