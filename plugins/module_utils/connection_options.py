@@ -31,6 +31,14 @@ def connection_argument_spec():
     )
 
 
+def sentinel_admin_argument_spec():
+    """Return the argument spec of the Sentinel admin user options (doc fragment shardinel.redis.sentinel_admin)."""
+    return dict(
+        sentinel_admin_username=dict(type='str'),
+        sentinel_admin_password=dict(type='str', no_log=True),
+    )
+
+
 def validate_connection_params(params):
     """Check the shared options; return the Sentinel addresses as (host, port) tuples.
 
@@ -85,6 +93,19 @@ def redis_credentials(params):
 def sentinel_credentials(params):
     """Username/password keyword arguments for the Sentinel ACL user."""
     return dict(username=params['sentinel_username'], password=params['sentinel_password'])
+
+
+def validate_sentinel_admin_params(params):
+    """Raise ValueError when the Sentinel admin user is named without a password."""
+    if params['sentinel_admin_username'] and not params['sentinel_admin_password']:
+        raise ValueError('sentinel_admin_username is set but sentinel_admin_password is empty')
+
+
+def sentinel_admin_credentials(params):
+    """The Sentinel admin user if given, else the discovery user (sentinel_username)."""
+    if params['sentinel_admin_username'] or params['sentinel_admin_password']:
+        return dict(username=params['sentinel_admin_username'], password=params['sentinel_admin_password'])
+    return sentinel_credentials(params)
 
 
 def secrets_of(params):

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 import traceback
 import uuid
@@ -12,10 +13,18 @@ import uuid
 from ansible_collections.shardinel.redis.plugins.module_utils.connection_options import (
     redis_credentials,
     redis_kwargs,
+    sentinel_admin_credentials,
     sentinel_credentials,
     tls_kwargs,
+    validate_sentinel_admin_params,
 )
+from ansible_collections.shardinel.redis.plugins.module_utils.drill_readiness import DrillReadiness
 from ansible_collections.shardinel.redis.plugins.module_utils.drill_writer import Writer
+from ansible_collections.shardinel.redis.plugins.module_utils.local_redis_process import (
+    ProcessRefused,
+    local_master_process,
+    send,
+)
 from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.addresses import format_address
 from ansible_collections.shardinel.redis.plugins.module_utils.sentinel_access import (
     Endpoint,
@@ -35,6 +44,13 @@ else:
 
 CANARY_TTL = 3600
 BATCH = 500
+DRILLS = ('planned', 'kill', 'freeze')
+DEFAULT_MAX_REPLICA_LAG_BYTES = 1024 * 1024
+FAULTS = {'kill': signal.SIGKILL, 'freeze': signal.SIGSTOP}
+REJOIN_HOW = {
+    'kill': ', restarted by its service manager (systemd Restart=always)',
+    'freeze': ' after SIGCONT',
+}
 
 
 def validate_drill_params(params):
@@ -43,23 +59,26 @@ def validate_drill_params(params):
         raise ValueError('timeout: must be a positive number of seconds, got %r' % params['timeout'])
     if params['canaries'] < 1:
         raise ValueError('canaries: must be at least 1, got %r' % params['canaries'])
-    if params['sentinel_admin_username'] and not params['sentinel_admin_password']:
-        raise ValueError('sentinel_admin_username is set but sentinel_admin_password is empty')
+    if params['max_replica_lag_bytes'] < 0:
+        raise ValueError('max_replica_lag_bytes: must be 0 or more, got %r' % params['max_replica_lag_bytes'])
+    validate_sentinel_admin_params(params)
     if params['shards'] is not None and not [s for s in params['shards'] if s]:
         raise ValueError('shards: give at least one shard name, or omit it for every shard')
 
 
-def admin_credentials(params):
-    """Credentials for SENTINEL FAILOVER and CKQUORUM: the Sentinel admin user if given, else the discovery user."""
-    if params['sentinel_admin_username'] or params['sentinel_admin_password']:
-        return dict(username=params['sentinel_admin_username'], password=params['sentinel_admin_password'])
-    return sentinel_credentials(params)
+def new_report(old_master, drill):
+    return dict(drill=drill, fault=None, old_master=old_master, new_master=None, failover_ms=None, write_gap_ms=None,
+                canaries_written=0, canaries_lost=None, routing_verified=False, old_master_role=None, rejoin_ms=None,
+                writes_acknowledged=0, writes_lost=None, write_errors=0, quorum=None, ready_wait_ms=None,
+                ready_waited_for=[], failed_over=False, restored=None, restore_ms=None, error=None)
 
 
-def new_report(old_master):
-    return dict(old_master=old_master, new_master=None, failover_ms=None, write_gap_ms=None, canaries_written=0,
-                canaries_lost=None, routing_verified=False, old_master_role=None, writes_acknowledged=0, writes_lost=None,
-                write_errors=0, quorum=None, failed_over=False, restored=None, restore_ms=None, error=None)
+def plan_action(kind, name, pid):
+    if kind == 'kill':
+        return 'SIGKILL to redis-server process %d; its service manager restarts it' % pid
+    if kind == 'freeze':
+        return 'SIGSTOP to redis-server process %d, SIGCONT once Sentinel failed over' % pid
+    return 'SENTINEL FAILOVER %s' % name
 
 
 class FailoverDrill:
@@ -67,13 +86,16 @@ class FailoverDrill:
 
     def __init__(self, params, addresses):
         self.params = params
+        self.kind = params['drill']
         self.addresses = addresses
         self.kwargs = redis_kwargs(params)
         self.timeout = params['timeout']
         self.run_id = uuid.uuid4().hex[:12]
-        sentinels = [Endpoint(h, p, 'Sentinel %s' % format_address((h, p)), kwargs=self.kwargs, **admin_credentials(params))
+        sentinels = [Endpoint(h, p, 'Sentinel %s' % format_address((h, p)), kwargs=self.kwargs, **sentinel_admin_credentials(params))
                      for h, p in addresses]
         self.control = FailoverController(sentinels, redis_credentials(params), self.kwargs, self.timeout)
+        self.readiness = DrillReadiness(self.control, sentinels, params['max_replica_lag_bytes'], self.timeout)
+        self.pids = {}
 
     def close(self):
         self.control.close()
@@ -89,7 +111,7 @@ class FailoverDrill:
             endpoint.call('PING')
             names = {state['name'] for state in endpoint.states('MASTERS')}
             known = names if known is None else known & names
-        if admin_credentials(self.params) != sentinel_credentials(self.params):
+        if sentinel_admin_credentials(self.params) != sentinel_credentials(self.params):
             for host, port in self.addresses:
                 self._check(Endpoint(host, port, 'Sentinel %s' % format_address((host, port)), kwargs=self.kwargs,
                                      **sentinel_credentials(self.params)),
@@ -106,7 +128,28 @@ class FailoverDrill:
                 raise ShardinelError('shard %s: the Sentinels do not agree on its master: %s' % (name, self.control.describe_views(name)))
             self._check(self.control.redis_endpoint(masters[name], 'Redis master %s of shard %s' % (masters[name], name)),
                         lambda e: e.role())
+        for name, master in masters.items():
+            try:
+                self.readiness.check_replicas(name, master)
+            except DrillFailure as error:
+                raise ShardinelError(str(error))
+            if self.kind in FAULTS:
+                self.pids[name] = self.master_process(name, master)
         return masters
+
+    def master_process(self, name, master):
+        """The id of the master's redis-server process, which must run on this host (INFO server, checked in /proc)."""
+        endpoint = self.control.redis_endpoint(master, 'Redis master %s of shard %s' % (master, name))
+        try:
+            info = endpoint.call('INFO', 'server')
+        finally:
+            endpoint.close()
+        pid, port = int(info['process_id']), int(info['tcp_port'])
+        try:
+            local_master_process(pid, port, master)
+        except ProcessRefused as error:
+            raise ShardinelError('shard %s: %s' % (name, error))
+        return pid
 
     @staticmethod
     def _check(endpoint, action):
@@ -180,13 +223,17 @@ class FailoverDrill:
 
     # drill ---------------------------------------------------------------------------------
     def drill(self, name, old_master):
-        """Fail one shard over and verify routing; returns its report (with 'error' set on failure)."""
-        report = new_report(old_master)
+        """Fail one shard over (planned, or by killing or freezing its master) and verify routing; returns its report
+        (with 'error' set on failure)."""
+        report = new_report(old_master, self.kind)
         clients = []
         keys = []
         writer = None
         try:
             report['quorum'] = self.control.ckquorum(name)
+            report['ready_wait_ms'], report['ready_waited_for'] = self.readiness.wait(name, automatic=self.kind in FAULTS)
+            self.readiness.check_replicas(name, old_master)
+            pid = self.master_process(name, old_master) if self.kind in FAULTS else None
             client = self.client()
             clients.append(client)
             routed = format_address(client.master_for_shard(name))
@@ -201,9 +248,7 @@ class FailoverDrill:
             writer.start()
             time.sleep(0.2)
             started = time.monotonic()
-            self.control.request_failover(name)
-            report['failed_over'] = True
-            new_master, report['failover_ms'], report['old_master_role'] = self.control.await_failover(name, old_master, started)
+            new_master = self.cause_failover(name, old_master, pid, started, report)
             report['new_master'] = new_master
             deadline = time.monotonic() + self.timeout
             self.control.wait_for(lambda: format_address(client.master_for_shard(name)) == new_master,
@@ -216,10 +261,11 @@ class FailoverDrill:
             fresh = self.client()
             clients.append(fresh)
             self.verify_routing(report, client, fresh, name, canaries, writer, keys)
-        except (DrillFailure, ShardinelError) as error:
-            report['error'] = str(error)
+        except (DrillFailure, ShardinelError, ProcessRefused) as error:
+            report['error'] = '; '.join(filter(None, [str(error), report['error']]))
         except Exception as error:  # pylint: disable=broad-exception-caught
-            report['error'] = 'unexpected %s: %s' % (type(error).__name__, describe_error(error))
+            report['error'] = '; '.join(filter(None, ['unexpected %s: %s' % (type(error).__name__, describe_error(error)),
+                                                      report['error']]))
         finally:
             if writer is not None:
                 writer.stop()
@@ -229,6 +275,57 @@ class FailoverDrill:
             for used in clients:
                 used.close()
         return report
+
+    def cause_failover(self, name, old_master, pid, started, report):
+        """SENTINEL FAILOVER, or the signal to the master's process ``pid``; wait until the Sentinels agree on the new
+        master and the old one is its connected replica. Fills the report's fault figures; returns the new master."""
+        if pid is None:
+            self.control.request_failover(name)
+            report['fault'] = 'SENTINEL FAILOVER %s' % name
+            report['failed_over'] = True
+            new_master, report['failover_ms'], report['old_master_role'] = self.control.await_failover(name, old_master, started)
+            return new_master
+        frozen = pid if self.kind == 'freeze' else None
+        try:
+            send(pid, FAULTS[self.kind])
+            report['fault'] = '%s to redis-server process %d' % (FAULTS[self.kind].name, pid)
+            report['failed_over'] = True
+            gone_wrong = self._restarted_too_early(name, old_master, pid) if self.kind == 'kill' else None
+            new_master, report['failover_ms'] = self.control.await_new_master(name, old_master, started, gone_wrong=gone_wrong)
+            if frozen is not None:
+                frozen = None
+                send(pid, signal.SIGCONT)
+        finally:
+            if frozen is not None:
+                self._resume(frozen, report)
+        report['old_master_role'] = self.control.await_demotion(name, old_master, new_master, REJOIN_HOW[self.kind])
+        report['rejoin_ms'] = int(round((time.monotonic() - started) * 1000))
+        return new_master
+
+    def _restarted_too_early(self, name, master, pid):
+        """A check for the wait after a kill: the master is back, in a new process, before Sentinel failed it over."""
+        def check():
+            endpoint = self.control.redis_endpoint(master, 'Redis master %s of shard %s' % (master, name))
+            try:
+                restarted = int(endpoint.call('INFO', 'server')['process_id']) != pid
+            except ShardinelError:
+                return None
+            finally:
+                endpoint.close()
+            if not restarted:
+                return None
+            return ('master %s was started again before the Sentinels failed it over: its service manager restarts it sooner '
+                    'than down-after-milliseconds plus the election (raise redis_server_restart_delay); it came back as the '
+                    'master, with only the data it had saved, and its replicas resync from it' % master)
+        return check
+
+    @staticmethod
+    def _resume(pid, report):
+        """A frozen master is never left stopped, whatever failed."""
+        try:
+            send(pid, signal.SIGCONT)
+        except ProcessRefused as error:
+            report['error'] = 'SIGCONT failed: %s' % error
 
     def verify_routing(self, report, client, fresh, name, canaries, writer, keys):
         """Read the canaries back through the same and a fresh client, and check a write after the failover."""
@@ -280,7 +377,8 @@ def run_drill(params, addresses, check_mode):
     try:
         masters = drill.preflight(params['shards'])
         if check_mode:
-            plan = dict((name, dict(old_master=master, action='SENTINEL FAILOVER %s' % name, restore=params['restore']))
+            plan = dict((name, dict(old_master=master, drill=params['drill'], restore=params['restore'],
+                                    action=plan_action(params['drill'], name, drill.pids.get(name))))
                         for name, master in masters.items())
             return False, plan, None
         reports = {}

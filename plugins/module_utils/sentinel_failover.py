@@ -104,33 +104,64 @@ class FailoverController:
         return True
 
     def await_failover(self, name, old_master, started):
-        """Wait until every Sentinel names a new master that reports ROLE master, the old master reports that
-        it is a connected replica of it (it keeps acting as a master for a while after the switch), and every
-        Sentinel has seen it as a replica (a Sentinel that has not would turn it back into a replica if it were
-        promoted again).
+        """A planned failover: the new master (asking again if Sentinel aborted), then the old master's demotion.
 
         Returns (new master, ms from ``started`` until the Sentinels agreed, the old master's role as text).
+        """
+        new_master, failover_ms = self.await_new_master(name, old_master, started, ask_again=True)
+        return new_master, failover_ms, self.await_demotion(name, old_master, new_master)
+
+    def await_new_master(self, name, old_master, started, ask_again=False, gone_wrong=None):
+        """Wait until every Sentinel names the same master other than ``old_master``.
+
+        With ``ask_again``, a SENTINEL FAILOVER that Sentinel aborted is requested again. ``gone_wrong``, called at
+        each poll, returns why waiting is pointless (raised as DrillFailure), or None.
+        Returns (new master, ms from ``started`` until the Sentinels agreed).
         """
         def agreed_new_master():
             master = self.agreed_master(name)
             if master in (None, old_master):
-                self._request_again_if_aborted(name, old_master)
+                if ask_again:
+                    self._request_again_if_aborted(name, old_master)
+                problem = gone_wrong() if gone_wrong else None
+                if problem:
+                    raise DrillFailure(problem)
                 return None
             return master
         new_master = self.wait_for(agreed_new_master, lambda: 'every Sentinel to name a new master of %s (%s)'
-                                   % (name, self.describe_views(name)), self._deadline())
-        failover_ms = int(round((time.monotonic() - started) * 1000))
+                                   % (name, self.describe_states(name)), self._deadline())
+        return new_master, int(round((time.monotonic() - started) * 1000))
+
+    def await_demotion(self, name, old_master, new_master, how=''):
+        """Wait until the new master reports ROLE master, the old master reports that it is a connected replica of
+        it (after a planned failover it keeps acting as a master for a while), and every Sentinel has seen it as a
+        replica (a Sentinel that has not would turn it back into a replica if it were promoted again).
+
+        ``how`` says in a timeout message what should bring the old master back. Returns the old master's role as text.
+        """
         self.wait_for(lambda: self.role_of(new_master, 'new master').get('role') == 'master',
                       'new master %s to report ROLE master' % new_master, self._deadline())
 
         def demoted():
             role = self.role_of(old_master, 'old master')
             return role if (role.get('role'), role.get('master'), role.get('link')) == ('replica', new_master, 'connected') else None
-        role = self.wait_for(demoted, 'old master %s to report ROLE replica of %s, connected' % (old_master, new_master),
+        role = self.wait_for(demoted, 'old master %s to report ROLE replica of %s, connected%s' % (old_master, new_master, how),
                              self._deadline())
         self.wait_for(lambda: self.seen_as_replica(name, old_master),
                       'every Sentinel to list %s as a connected replica of %s' % (old_master, name), self._deadline())
-        return new_master, failover_ms, 'replica of %s (%s)' % (role['master'], role['link'])
+        return 'replica of %s (%s)' % (role['master'], role['link'])
+
+    def describe_states(self, name):
+        """What each Sentinel says of the shard's master, with its flags (s_down, o_down, failover_in_progress)."""
+        views = []
+        for endpoint in self.sentinels:
+            try:
+                state = parse_state(endpoint.sentinel('MASTER', name))
+            except ShardinelError as error:
+                views.append('%s says %s' % (endpoint.address, error))
+                continue
+            views.append('%s says %s (%s)' % (endpoint.address, state_address(state), ','.join(state['flags'])))
+        return ', '.join(views)
 
     def _deadline(self):
         return time.monotonic() + self.timeout

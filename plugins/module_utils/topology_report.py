@@ -8,6 +8,7 @@ from __future__ import annotations
 from ansible_collections.shardinel.redis.plugins.module_utils.connection_options import (
     redis_credentials,
     redis_kwargs,
+    sentinel_admin_credentials,
     sentinel_credentials,
 )
 from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.addresses import format_address, parse_address
@@ -17,6 +18,7 @@ from ansible_collections.shardinel.redis.plugins.module_utils.sentinel_access im
     is_down,
     state_address,
 )
+from ansible_collections.shardinel.redis.plugins.module_utils.sentinel_tilt import read_tilt, unknown_tilt
 
 
 def majority(total):
@@ -38,13 +40,16 @@ def read_topology(params, addresses, shard_filter=None):
         try:
             views[endpoint.address], names = _sentinel_view(endpoint, shard_filter)
             monitored.update(names)
-            reachability.append(dict(address=endpoint.address, reachable=True, error=None, shards=names))
+            entry = dict(address=endpoint.address, reachable=True, error=None, shards=names)
+            entry.update(_tilt(params, host, port, kwargs))
         except ShardinelError as error:
             if ' is unreachable: ' not in str(error):
                 raise
-            reachability.append(dict(address=endpoint.address, reachable=False, error=str(error), shards=[]))
+            entry = dict(address=endpoint.address, reachable=False, error=str(error), shards=[])
+            entry.update(unknown_tilt('not reachable'))
         finally:
             endpoint.close()
+        reachability.append(entry)
     if not views:
         raise ShardinelError('no Sentinel is reachable: ' + '; '.join(r['error'] for r in reachability))
     shards = {}
@@ -56,6 +61,24 @@ def read_topology(params, addresses, shard_filter=None):
                              % (', '.join(missing), ', '.join(sorted(monitored)) or 'none'))
     _add_replication_lag(params, shards)
     return reachability, shards
+
+
+def _tilt(params, host, port, kwargs):
+    """TILT state read with the Sentinel admin user (or the discovery user); unknown, with the reason, if INFO is refused."""
+    endpoint = Endpoint(host, port, 'Sentinel %s' % format_address((host, port)), kwargs=kwargs, **sentinel_admin_credentials(params))
+    try:
+        return dict(read_tilt(endpoint), tilt_error=None)
+    except ShardinelError as error:
+        if 'may not run' not in str(error):
+            raise
+        return unknown_tilt('%s (give sentinel_admin_username to read TILT)' % error)
+    finally:
+        endpoint.close()
+
+
+def tilted_sentinels(reachability):
+    """Addresses of the Sentinels in TILT mode."""
+    return [entry['address'] for entry in reachability if entry.get('tilt')]
 
 
 def _sentinel_view(endpoint, shard_filter):
@@ -169,13 +192,15 @@ def _add_replication_lag(params, shards):
                 replica['lag_bytes'] = max(0, offset - int(entry.get('offset', 0)))
 
 
-def analyse_survivability(shards, address_hosts=None):
+def analyse_survivability(shards, address_hosts=None, tilted=()):
     """Which single-host losses still let every shard fail over (Sentinel majority and quorum).
 
     ``address_hosts`` maps "ip:port" of Sentinels and Redis instances to a host name; an
-    address missing from it counts as its own IP's host.
+    address missing from it counts as its own IP's host. Sentinels whose address is in
+    ``tilted`` (TILT mode) count as unable to vote while they are in it.
     """
     address_hosts = dict(address_hosts or {})
+    tilted = set(tilted or ())
     unmapped = set()
 
     def host_of(address):
@@ -192,10 +217,14 @@ def analyse_survivability(shards, address_hosts=None):
             master_host=host_of(shard['master']['address']),
             member_hosts=sorted({host_of(m) for m in members}),
             sentinel_hosts=[host_of(s) for s in shard['sentinel_addresses']],
+            tilted_hosts=[host_of(s) for s in shard['sentinel_addresses'] if s in tilted],
             total=max(shard['sentinels'], len(shard['sentinel_addresses'])),
             quorum=shard['quorum'],
         )
     hosts = sorted(set().union(*([set(p['member_hosts']) | set(p['sentinel_hosts']) for p in placement.values()] or [set()])))
+    now = []
+    for name in sorted(placement):
+        now.extend(_loss_problems(name, placement[name], None))
     losses = []
     for host in hosts:
         problems = []
@@ -210,17 +239,22 @@ def analyse_survivability(shards, address_hosts=None):
         every_single_host_loss_survivable=bool(losses) and all(loss['survivable'] for loss in losses),
         single_host_shards=sorted(name for name, p in placement.items() if len(p['member_hosts']) == 1),
         unmapped_addresses=sorted(unmapped),
+        sentinels_in_tilt=sorted(tilted),
+        problems_now=now,
     )
 
 
 def _loss_problems(name, placement, host):
     total, quorum = placement['total'], placement['quorum']
-    left = total - placement['sentinel_hosts'].count(host)
+    tilted = len([h for h in placement['tilted_hosts'] if h != host])
+    left = total - placement['sentinel_hosts'].count(host) - tilted
+    in_tilt = ' (%d more in TILT mode cannot vote)' % tilted if tilted else ''
     problems = []
     if left < majority(total):
-        problems.append('%s: %d of %d Sentinels left, a failover needs a majority of %d' % (name, left, total, majority(total)))
+        problems.append('%s: %d of %d Sentinels left%s, a failover needs a majority of %d'
+                        % (name, left, total, in_tilt, majority(total)))
     elif left < quorum:
-        problems.append('%s: %d of %d Sentinels left, below the quorum of %d' % (name, left, total, quorum))
+        problems.append('%s: %d of %d Sentinels left%s, below the quorum of %d' % (name, left, total, in_tilt, quorum))
     if placement['member_hosts'] == [host]:
         problems.append('%s: the master and every replica are on %s' % (name, host))
     return problems

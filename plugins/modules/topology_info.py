@@ -15,14 +15,19 @@ description:
     where each shard's master and replicas are, and how many Sentinels know each shard.
   - Reports whether every reachable Sentinel names the same master, the result of
     C(SENTINEL CKQUORUM), and which Sentinels are reachable.
+  - Reports whether each Sentinel is in TILT mode (from its C(INFO sentinel)), since when and until about when.
+    A Sentinel enters TILT after its process stalled or the clock jumped, for example after its host was frozen,
+    and for C(tilt-period) (30 s by default) it does not report masters as down, so it does not help a failover.
   - Analyses survivability, that is which single-host losses still let every shard fail over
     (a majority of the Sentinels that know the shard and its quorum must be left, and some
     shard member must live elsewhere), and flags shards whose master and replicas share one host.
+    A Sentinel in TILT mode counts as unable to vote.
   - Read-only; it never changes anything.
 author:
   - shardinel.redis developers (@shardinel)
 extends_documentation_fragment:
   - shardinel.redis.connection
+  - shardinel.redis.sentinel_admin
 attributes:
   check_mode:
     support: full
@@ -50,6 +55,9 @@ notes:
     RV(shards.quorum_check) says V(computed).
   - Replication lag is read from each master's C(INFO replication) when O(username) may run it
     (the admin user); otherwise the lag fields are null.
+  - TILT is read with C(INFO sentinel), which the discovery-only Sentinel user may not run. Give
+    O(sentinel_admin_username) to read it; without it RV(sentinels[].tilt) is null and
+    RV(sentinels[].tilt_error) says why, and the survivability analysis cannot take TILT into account.
 seealso:
   - module: shardinel.redis.failover_verify
 '''
@@ -60,8 +68,15 @@ EXAMPLES = r'''
     sentinels: "{{ shardinel_sentinel_addresses }}"
     sentinel_username: sentinel-client
     sentinel_password: "{{ shardinel_sentinel_client_password }}"
+    sentinel_admin_username: sentinel-admin
+    sentinel_admin_password: "{{ shardinel_sentinel_admin_password }}"
     address_hosts: "{{ shardinel_address_hosts }}"
   register: topology
+
+- name: No Sentinel is in TILT mode
+  ansible.builtin.assert:
+    that: topology.survivability.sentinels_in_tilt | length == 0
+    fail_msg: "In TILT mode: {{ topology.survivability.sentinels_in_tilt | join(', ') }}"
 
 - name: Every shard is healthy and agreed on
   ansible.builtin.assert:
@@ -155,13 +170,43 @@ shards:
       description: Why the replication lag could not be read from the master, null when it was read or no Redis user was given.
       type: str
 sentinels:
-  description: Reachability of every Sentinel in O(sentinels).
+  description: Reachability and TILT state of every Sentinel in O(sentinels).
   returned: success
   type: list
   elements: dict
   sample:
-    - {address: "10.0.0.1:26379", reachable: true, error: null, shards: [shard1, shard2]}
-    - {address: "10.0.0.3:26379", reachable: false, error: "Sentinel 10.0.0.3:26379 is unreachable: Connection refused.", shards: []}
+    - {address: "10.0.0.1:26379", reachable: true, error: null, shards: [shard1, shard2],
+       tilt: true, tilt_since_seconds: 4, tilt_remaining_seconds: 26, tilt_error: null}
+    - {address: "10.0.0.3:26379", reachable: false, error: "Sentinel 10.0.0.3:26379 is unreachable: Connection refused.", shards: [],
+       tilt: null, tilt_since_seconds: null, tilt_remaining_seconds: null, tilt_error: not reachable}
+  contains:
+    address:
+      description: The Sentinel's V(host:port).
+      type: str
+    reachable:
+      description: The Sentinel answered.
+      type: bool
+    error:
+      description: Why it could not be reached, null when it was.
+      type: str
+    shards:
+      description: The shards it monitors.
+      type: list
+      elements: str
+    tilt:
+      description: The Sentinel is in TILT mode; null when unknown (see RV(sentinels[].tilt_error)).
+      type: bool
+    tilt_since_seconds:
+      description: Seconds since TILT mode was entered (C(sentinel_tilt_since_seconds), Redis 7.0 and later), null when not in TILT.
+      type: int
+    tilt_remaining_seconds:
+      description:
+        - Seconds until TILT mode ends, from the Sentinel's C(tilt-period) (C(SENTINEL DEBUG)), null when not in TILT.
+        - Another stall before then starts a new period.
+      type: int
+    tilt_error:
+      description: Why the TILT state could not be read, null when it was.
+      type: str
 survivability:
   description: Which single-host losses every shard survives.
   returned: success
@@ -177,6 +222,8 @@ survivability:
     every_single_host_loss_survivable: false
     single_host_shards: []
     unmapped_addresses: []
+    sentinels_in_tilt: []
+    problems_now: []
   contains:
     hosts:
       description: Every host that runs a Sentinel or a shard member.
@@ -205,6 +252,14 @@ survivability:
       description: Addresses missing from O(address_hosts) (only when it was given).
       type: list
       elements: str
+    sentinels_in_tilt:
+      description: Sentinels in TILT mode, which the analysis counts as unable to vote.
+      type: list
+      elements: str
+    problems_now:
+      description: Shards that could not fail over even without losing a host, because of Sentinels in TILT mode.
+      type: list
+      elements: str
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -213,7 +268,9 @@ from ansible_collections.shardinel.redis.plugins.module_utils.connection_options
     connection_argument_spec,
     scrub,
     secrets_of,
+    sentinel_admin_argument_spec,
     validate_connection_params,
+    validate_sentinel_admin_params,
 )
 from ansible_collections.shardinel.redis.plugins.module_utils.sentinel_access import (
     HAS_REDIS,
@@ -223,6 +280,7 @@ from ansible_collections.shardinel.redis.plugins.module_utils.sentinel_access im
 from ansible_collections.shardinel.redis.plugins.module_utils.topology_report import (
     analyse_survivability,
     read_topology,
+    tilted_sentinels,
 )
 
 
@@ -232,13 +290,15 @@ def main():
         shards=dict(type='list', elements='str'),
         address_hosts=dict(type='dict'),
     )
+    argument_spec.update(sentinel_admin_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if not HAS_REDIS:
         module.fail_json(msg=missing_required_lib('redis'), exception=REDIS_IMPORT_ERROR)
     try:
         addresses = validate_connection_params(module.params)
+        validate_sentinel_admin_params(module.params)
         reachability, shards = read_topology(module.params, addresses, module.params['shards'])
-        survivability = analyse_survivability(shards, module.params['address_hosts'])
+        survivability = analyse_survivability(shards, module.params['address_hosts'], tilted_sentinels(reachability))
     except (ValueError, ShardinelError) as error:
         module.fail_json(msg=scrub(error, secrets_of(module.params)))
     module.exit_json(changed=False, shards=shards, sentinels=reachability, survivability=survivability)

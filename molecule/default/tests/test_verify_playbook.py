@@ -36,12 +36,14 @@ def test_verify_playbook_drills_every_shard():
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     report = json.loads(result.stdout)
     lines = next(r["msg"] for r in _task_results(report, "Print the report") if "msg" in r)
-    rows = {line.split("|")[0].strip(): [cell.strip() for cell in line.split("|")] for line in lines if "|" in line}
+    table = [[cell.strip() for cell in line.split(" | ")] for line in lines if " | " in line]
+    rows = {row[0]: dict(zip(table[0], row)) for row in table[1:]}
     for shard in BOOTSTRAP:
         row = rows[shard]
-        assert row[6] == "0", f"{shard} lost canaries: {lines}"
-        assert row[7] == "ok", f"{shard} routing not verified: {lines}"
-        assert row[8] == "yes", f"{shard} not restored to its starting master: {lines}"
+        assert row["drill"] == "planned", f"{shard} was not drilled: {lines}"
+        assert row["canaries lost"] == "0", f"{shard} lost canaries: {lines}"
+        assert row["routing"] == "ok", f"{shard} routing not verified: {lines}"
+        assert row["restored"] == "yes", f"{shard} not restored to its starting master: {lines}"
     assert any(line.startswith("Drill: passed") for line in lines), lines
     passed = _task_results(report, "The failover drill passed")
     assert all(not r.get("failed") for r in passed), passed

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 REPO = Path(__file__).resolve().parents[4]
 COLLECTIONS = REPO / ".cache" / "collections"
@@ -39,14 +39,42 @@ def connection_args(topology: Any, sentinel_role: str = "client", redis_role: st
     }
 
 
+def drill_args(topology: Any, **extra: Any) -> dict[str, Any]:
+    """failover_verify arguments: discovery user for the client, Sentinel admin for FAILOVER/CKQUORUM/INFO, Redis admin."""
+    return connection_args(topology) | {
+        "sentinel_admin_username": topology.sentinel_users["admin"].username,
+        "sentinel_admin_password": topology.sentinel_users["admin"].password,
+        "timeout": 40.0,
+    } | extra
+
+
+def sentinel_state(topology: Any) -> dict[str, tuple[Any, ...]]:
+    """Per shard: the master every Sentinel names and the config epoch each Sentinel holds."""
+    state = {}
+    for shard in topology.shards:
+        epochs = []
+        for sentinel in topology.sentinels:
+            client = topology.sentinel_client(sentinel)
+            try:
+                epochs.append(client.sentinel_master(shard.name)["config-epoch"])
+            finally:
+                client.close()
+        state[shard.name] = (tuple(topology.sentinel_masters(shard.name)), tuple(epochs))
+    return state
+
+
 def all_secrets(topology: Any) -> list[str]:
     return [u.password for u in topology.users.values()] + [u.password for u in topology.sentinel_users.values()]
 
 
 def module_runner(work_dir: Path) -> ModuleRunner:
-    """run("topology_info", args, check_mode=False) -> ModuleResult; the args file is written to work_dir."""
+    """run("topology_info", args, check_mode=False) -> ModuleResult; the args file is written to work_dir.
 
-    def run(name: str, args: dict[str, Any], check_mode: bool = False, timeout: float = 300) -> ModuleResult:
+    ``prefix`` is a command the module runs under, for example ["unshare", "--pid", "--fork", "--mount-proc"].
+    """
+
+    def run(name: str, args: dict[str, Any], check_mode: bool = False, timeout: float = 300,
+            prefix: Sequence[str] = ()) -> ModuleResult:
         module_args = dict(args, _ansible_check_mode=check_mode)
         args_file = work_dir / f"{name}-args.json"
         args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": module_args}))
@@ -54,7 +82,7 @@ def module_runner(work_dir: Path) -> ModuleRunner:
         extra = os.environ.get("SHARDINEL_MODULE_PYTHONPATH")
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [extra, str(COLLECTIONS)])))
         completed = subprocess.run(
-            [sys.executable, "-m", f"ansible_collections.shardinel.redis.plugins.modules.{name}", str(args_file)],
+            [*prefix, sys.executable, "-m", f"ansible_collections.shardinel.redis.plugins.modules.{name}", str(args_file)],
             capture_output=True, text=True, env=env, timeout=timeout, check=False, cwd=work_dir,
         )
         output = completed.stdout + completed.stderr

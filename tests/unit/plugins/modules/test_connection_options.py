@@ -87,3 +87,15 @@ def test_tls_options_reach_redis_py() -> None:
 def test_scrub_removes_every_password() -> None:
     values = params(password="pw-redis", sentinel_password="pw-sentinel", sentinel_admin_password="pw-admin")
     assert scrub("x pw-redis y pw-sentinel z pw-admin", secrets_of(values)) == "x ******** y ******** z ********"
+
+
+def test_sentinel_admin_fragment_documents_exactly_its_spec() -> None:
+    import yaml  # pylint: disable=import-outside-toplevel
+
+    from ansible_collections.shardinel.redis.plugins.doc_fragments.sentinel_admin import ModuleDocFragment
+    from ansible_collections.shardinel.redis.plugins.module_utils.connection_options import sentinel_admin_argument_spec
+
+    documented = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
+    spec = sentinel_admin_argument_spec()
+    assert set(documented) == set(spec)
+    assert spec["sentinel_admin_password"]["no_log"] is True

@@ -6,31 +6,7 @@ from typing import Any
 
 import pytest
 
-from module_runner import ModuleRunner, all_secrets, connection_args  # pylint: disable=import-error
-
-
-def drill_args(topology: Any, **extra: Any) -> dict[str, Any]:
-    """Discovery user for the client, Sentinel admin for FAILOVER/CKQUORUM, Redis admin for ROLE/WAIT."""
-    return connection_args(topology) | {
-        "sentinel_admin_username": topology.sentinel_users["admin"].username,
-        "sentinel_admin_password": topology.sentinel_users["admin"].password,
-        "timeout": 40.0,
-    } | extra
-
-
-def sentinel_state(topology: Any) -> dict[str, tuple[Any, ...]]:
-    """Per shard: the master every Sentinel names and the config epoch each Sentinel holds."""
-    state = {}
-    for shard in topology.shards:
-        epochs = []
-        for sentinel in topology.sentinels:
-            client = topology.sentinel_client(sentinel)
-            try:
-                epochs.append(client.sentinel_master(shard.name)["config-epoch"])
-            finally:
-                client.close()
-        state[shard.name] = (tuple(topology.sentinel_masters(shard.name)), tuple(epochs))
-    return state
+from module_runner import ModuleRunner, all_secrets, drill_args, sentinel_state  # pylint: disable=import-error
 
 
 def assert_no_secret(result: Any, topology: Any) -> None:
@@ -78,7 +54,8 @@ def test_check_mode_reports_the_plan_and_changes_nothing(shared_topology: Any, r
     assert result.rc == 0, result.output
     assert result["changed"] is False
     assert result["shards"] == {
-        shard.name: {"old_master": shard.master.address_string, "action": f"SENTINEL FAILOVER {shard.name}", "restore": True}
+        shard.name: {"old_master": shard.master.address_string, "drill": "planned", "action": f"SENTINEL FAILOVER {shard.name}",
+                     "restore": True}
         for shard in shared_topology.shards
     }
     assert sentinel_state(shared_topology) == before
@@ -140,7 +117,9 @@ def test_discovery_user_cannot_fail_over_and_nothing_changes(shared_topology: An
     ({"canaries": 0}, "canaries: must be at least 1, got 0"),
     ({"timeout": 0}, "timeout: must be a positive number of seconds, got 0.0"),
     ({"sentinel_admin_password": ""}, "sentinel_admin_username is set but sentinel_admin_password is empty"),
-    ({"sentinels": ["127.0.0.1"]}, "sentinels: '127.0.0.1' is not a \"host:port\" address"),
+    ({"sentinels": ["127.0.0.1"]}, "sentinels: '127.0.0.1' is not a \"host:port\" address: no port"),
+    ({"max_replica_lag_bytes": -1}, "max_replica_lag_bytes: must be 0 or more, got -1"),
+    ({"drill": "explode"}, "value of drill must be one of: planned, kill, freeze, got: explode"),
 ])
 def test_bad_options_fail_naming_them(shared_topology: Any, run_module: ModuleRunner, override: dict[str, Any], message: str) -> None:
     result = run_module("failover_verify", drill_args(shared_topology) | override)

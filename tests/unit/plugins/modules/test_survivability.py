@@ -92,3 +92,21 @@ def test_without_a_map_each_ip_is_a_host_and_missing_addresses_are_listed() -> N
     partial = {"10.0.0.1:26379": "redis1"}
     result = analyse_survivability(shards, partial)
     assert "10.0.0.3:26379" in result["unmapped_addresses"] and "10.0.0.1:26379" not in result["unmapped_addresses"]
+
+
+def test_a_sentinel_in_tilt_mode_cannot_vote() -> None:
+    """With a witness every single host loss is survivable, unless a Sentinel elsewhere is in TILT mode."""
+    sentinels = sentinels_on("redis1", 2) + sentinels_on("redis2", 2) + sentinels_on("witness", 1)
+    shards = seed_layout(sentinels)
+    tilted = sentinels_on("redis2", 1)
+    result = analyse_survivability(shards, address_hosts(shards), tilted)
+    assert result["sentinels_in_tilt"] == tilted and result["problems_now"] == []
+    assert result["survivable_host_losses"] == ["redis2", "witness"]
+    redis1 = next(loss for loss in result["host_losses"] if loss["host"] == "redis1")
+    assert ("shard1: 2 of 5 Sentinels left (1 more in TILT mode cannot vote), a failover needs a majority of 3"
+            in redis1["problems"])
+    # two of three Sentinels in TILT: no failover is possible even before any host is lost
+    three = {"shard1": shard("redis1", ["redis2"], sentinels_on("redis1", 1) + sentinels_on("redis2", 1) + sentinels_on("witness", 1))}
+    result = analyse_survivability(three, address_hosts(three), sentinels_on("redis1", 1) + sentinels_on("witness", 1))
+    assert result["problems_now"] == ["shard1: 1 of 3 Sentinels left (2 more in TILT mode cannot vote), a failover needs a majority of 2"]
+    assert result["every_single_host_loss_survivable"] is False

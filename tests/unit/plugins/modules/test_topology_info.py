@@ -103,5 +103,5 @@ def test_unreachable_sentinel_is_reported_and_all_unreachable_fails(shared_topol
 def test_bad_address_fails_before_connecting(run_module: ModuleRunner) -> None:
     result = run_module("topology_info", {"sentinels": ["nothing-here"], "sentinel_password": "hunter2-secret"})
     assert result.rc == 1
-    assert result["msg"] == "sentinels: 'nothing-here' is not a \"host:port\" address"
+    assert result["msg"] == "sentinels: 'nothing-here' is not a \"host:port\" address: no port"
     assert "hunter2-secret" not in result.output

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from module_runner import COLLECTIONS, all_secrets  # pylint: disable=import-error
+from supervisor import Supervisor  # pylint: disable=import-error
 
-FIRST_VERIFY_TASK = "Install redis-py where the modules run"
+FIRST_VERIFY_TASK = "The drill is planned, kill or freeze"
+COLUMNS = ["shard", "drill", "old", "new", "failover", "gap", "acked", "lost", "canaries", "canaries lost", "routing", "restored"]
 
 
 def run_verify(topology: Any, tmp_path: Path, **extra_vars: Any) -> subprocess.CompletedProcess[str]:
@@ -57,6 +59,12 @@ def report_lines(stdout: str) -> list[str]:
     return list(json.loads(body)["msg"])
 
 
+def report_rows(lines: list[str]) -> dict[str, dict[str, str]]:
+    table = [dict(zip(COLUMNS, [cell.strip() for cell in line.split(" | ")])) for line in lines if " | " in line]
+    assert table[0]["shard"] == "shard" and set(lines[1]) == {"-"}
+    return {row["shard"]: row for row in table[1:]}
+
+
 def test_verify_playbook_drills_the_selected_shard_and_prints_the_report(fresh_topology: Any, tmp_path: Path) -> None:
     """Without restore (the module tests cover restore=true): the promoted replica stays master."""
     shard1, shard2 = fresh_topology.shard("shard1"), fresh_topology.shard("shard2")
@@ -65,16 +73,17 @@ def test_verify_playbook_drills_the_selected_shard_and_prints_the_report(fresh_t
     output = completed.stdout + completed.stderr
     assert completed.returncode == 0, output
     lines = report_lines(completed.stdout)
-    assert lines[0].split(" | ")[0].strip() == "shard" and set(lines[1]) == {"-"}
-    row = dict(zip(["shard", "old", "new", "failover", "gap", "canaries", "lost", "routing", "restored"],
-                   [cell.strip() for cell in lines[3].split(" | ")]))
-    assert row["shard"] == "shard2"
+    rows = report_rows(lines)
+    row = rows["shard2"]
+    assert row["drill"] == "planned"
     assert row["old"] == f"{shard2.master.address_string} server2"
     assert row["new"] == f"{shard2.replica.address_string} server1"
     assert row["failover"].endswith(" ms") and row["gap"].endswith(" ms")
-    assert (row["canaries"], row["lost"], row["routing"], row["restored"]) == ("10", "0", "ok", "n/a")
-    assert lines[2].split(" | ")[0].strip() == "shard1" and lines[2].split(" | ")[2].strip() == "-"
-    assert lines[4].startswith("  shard2 writer: ") and lines[4].endswith(" lost (not confirmed with WAIT)")
+    assert int(row["acked"]) > 0 and row["lost"].isdigit()
+    assert (row["canaries"], row["canaries lost"], row["routing"], row["restored"]) == ("10", "0", "ok", "n/a")
+    assert rows["shard1"]["drill"] == "-" and rows["shard1"]["old"] == f"{shard1.master.address_string} server1"
+    assert rows["shard1"]["new"] == "-"
+    assert "Sentinels: 3 of 3 reachable, 0 in TILT mode" in lines
     assert "Losing host server1: NOT survivable (shard1: 0 of 3 Sentinels left" in "\n".join(lines)
     assert "Losing host server2: survivable" in lines and lines[-1] == "Drill: passed"
     assert fresh_topology.wait_for_master_agreement("shard2") == shard2.replica.address
@@ -91,3 +100,32 @@ def test_verify_playbook_stops_when_an_assertion_fails(shared_topology: Any, tmp
     assert "shard shard9 is not healthy: not monitored by any Sentinel" in completed.stdout
     assert "Fail every shard over" not in completed.stdout
     assert not any(secret in completed.stdout + completed.stderr for secret in all_secrets(shared_topology))
+
+
+def test_verify_playbook_kill_drill_runs_on_the_masters_host_and_restores(fresh_topology: Any, tmp_path: Path) -> None:
+    """drill=kill: the module runs delegated to the master's host (server2, local here), kills the master, and a
+    stand-in for systemd's Restart=always starts it again; restore puts the layout back."""
+    shard2 = fresh_topology.shard("shard2")
+    with Supervisor(fresh_topology, [shard2.master], restart_delay=4.0) as supervisor:
+        completed = run_verify(fresh_topology, tmp_path, shardinel_verify_shards=["shard2"], shardinel_verify_timeout=60,
+                               shardinel_verify_drill="kill")
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0, output
+    assert supervisor.restarts == ["shard2-master"] and not supervisor.errors
+    drill_task = completed.stdout[completed.stdout.index("TASK [Fail every shard over"):completed.stdout.index("TASK [Print the report]")]
+    assert "[server1 -> server2]" in drill_task, drill_task
+    rows = report_rows(report_lines(completed.stdout))
+    row = rows["shard2"]
+    assert row["drill"] == "kill"
+    assert row["old"] == f"{shard2.master.address_string} server2" and row["new"] == f"{shard2.replica.address_string} server1"
+    assert (row["canaries lost"], row["routing"], row["restored"]) == ("0", "ok", "yes")
+    assert row["lost"].isdigit()
+    assert fresh_topology.wait_for_master_agreement("shard2") == shard2.master.address
+    assert not any(secret in output for secret in all_secrets(fresh_topology))
+
+
+def test_verify_playbook_refuses_an_unknown_drill_before_anything(shared_topology: Any, tmp_path: Path) -> None:
+    completed = run_verify(shared_topology, tmp_path, shardinel_verify_drill="explode")
+    assert completed.returncode == 2
+    assert "shardinel_verify_drill must be planned, kill or freeze, got explode" in completed.stdout
+    assert "Read the topology" not in completed.stdout
