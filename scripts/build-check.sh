@@ -12,7 +12,7 @@ cd "$repo"
 "$venv/bin/ansible-galaxy" collection build --output-path "$work/dist" . >/dev/null
 tarball=$(ls "$work"/dist/shardinel-redis-*.tar.gz)
 echo "built $(basename "$tarball")"
-unwanted=$(tar -tzf "$tarball" | grep -E '^(molecule|tests|benchmarks|\.ci|scripts)/' || true)
+unwanted=$(tar -tzf "$tarball" | grep -E '^(molecule|tests|benchmarks|examples|shardinel_django|\.ci|scripts)/' || true)
 [ -z "$unwanted" ] || { echo "tarball holds files build_ignore should drop:" >&2; echo "$unwanted" >&2; exit 1; }
 
 (cd "$work" && "$venv/bin/ansible-galaxy" collection install --offline --force -p "$work/collections" "$tarball" >/dev/null 2>&1)
@@ -38,4 +38,7 @@ if [ -f pyproject.toml ]; then
   "$venv/bin/python" -m venv "$work/wheel-venv"
   "$work/wheel-venv/bin/pip" install --quiet --disable-pip-version-check "$repo"
   (cd "$work" && "$work/wheel-venv/bin/python" -c 'import shardinel; print("pip install . then import shardinel: ok, version", shardinel.__version__)')
+  (cd "$work" && "$work/wheel-venv/bin/python" -c 'import importlib.util, shardinel_django; assert importlib.util.find_spec("django") is None; print("without Django: import shardinel_django ok, Django not installed")')
+  "$work/wheel-venv/bin/pip" install --quiet --disable-pip-version-check "${repo}[django]"
+  (cd "$work" && "$work/wheel-venv/bin/python" -c 'import shardinel_django.cache, shardinel_django.sessions; print("pip install .[django] then import shardinel_django.cache, shardinel_django.sessions: ok")')
 fi
