@@ -3,7 +3,7 @@ export VENV
 SHARDINEL_TEST_IMAGE ?= localhost/shardinel-debian12-systemd:latest
 export SHARDINEL_TEST_IMAGE
 
-.PHONY: setup test lint sanity unit build-check molecule demo demo-down bench
+.PHONY: setup test lint sanity unit build-check molecule demo demo-down bench bench-deploy
 
 setup:            ## apt packages, podman settings, .venv and the test image; skips what is there (root or sudo)
 	bash scripts/setup.sh
@@ -34,3 +34,6 @@ demo-down:
 
 bench: setup      ## benchmarks against local Redis/Sentinel processes
 	$(VENV)/bin/python benchmarks/run_benchmarks.py
+
+bench-deploy: setup  ## site.yml on two local podman hosts: first converge, re-runs, 16 shards (about 5 min)
+	$(VENV)/bin/python benchmarks/deploy_benchmark.py

@@ -1,4 +1,5 @@
-"""Preflight of the shardinel role: every bad topology fails with a message naming the variable, before any change.
+"""Preflight of the shardinel role and of the redis_server role's settings: every bad topology or setting fails
+with a message naming the variable, before any change; risky settings pass with a warning that explains them.
 
 Each case runs ansible-playbook on a generated inventory of local-connection hosts; the
 cases run in parallel because each run spends most of its time starting Ansible.
@@ -97,6 +98,23 @@ FAILING = {
         r"shardinel_app_password, shardinel_sentinel_admin_password, shardinel_sentinel_client_password\.",
     ),
     "missing_shard_name": (inventory(group_vars=shards({"port": 7000})), r"missing required arguments: name found in shardinel_shards"),
+    "write_guard_above_replicas": (
+        inventory(group_vars={"redis_server_min_replicas_to_write": 2}),
+        r"redis_server_min_replicas_to_write is 2 on server1, above the number of replicas of shard shard1 \(1\): "
+        r"its master would refuse every write",
+    ),
+    "write_guard_above_replicas_on_one_host": (
+        inventory(host_vars={"server2": {"redis_server_min_replicas_to_write": 3}}),
+        r"redis_server_min_replicas_to_write is 3 on server2, above the number of replicas of shard shard1 \(1\)",
+    ),
+    "write_guard_without_lag": (
+        inventory(group_vars={"redis_server_min_replicas_to_write": 1, "redis_server_min_replicas_max_lag": 0}),
+        r"redis_server_min_replicas_max_lag is 0 on server1; it must be at least 1 while redis_server_min_replicas_to_write is on",
+    ),
+    "negative_restart_delay": (
+        inventory(group_vars={"redis_server_restart_delay": -1}),
+        r"redis_server_restart_delay is -1 on server1; it must be 0 or more",
+    ),
 }
 
 PASSING = {
@@ -104,6 +122,12 @@ PASSING = {
     "witness_survives_host_loss": inventory(witnesses=("witness",), group_vars={"shardinel_preflight_strict": True},
                                             host_vars={"witness": {"shardinel_sentinel_count": 1}}),
     "three_hosts_round_the_ring": inventory(servers=("server1", "server2", "server3")),
+    "write_guard_with_one_replica_warns": inventory(group_vars={"redis_server_min_replicas_to_write": 1}),
+    "write_guard_with_a_spare_replica": inventory(
+        servers=("server1", "server2", "server3"),
+        group_vars={"redis_server_min_replicas_to_write": 1,
+                    **shards({"name": "a", "replicas": ["server2", "server3"]}, {"name": "b", "replicas": ["server1", "server3"]})}),
+    "restart_before_failover_warns": inventory(group_vars={"redis_server_restart_delay": 4, "shardinel_sentinel_down_after_milliseconds": 3000}),
 }
 
 
@@ -179,3 +203,30 @@ def test_three_hosts_place_round_the_ring(results):
     assert result["rc"] == 0, result["output"]
     placement = [(s["name"], s["master"], s["replicas"]) for s in _facts(result["output"])["layout"]]
     assert placement == [("shard1", "server1", ["server2"]), ("shard2", "server2", ["server3"]), ("shard3", "server3", ["server1"])]
+
+
+def test_write_guard_with_one_replica_warns_about_host_loss(results):
+    result = results["write_guard_with_one_replica_warns"]
+    assert result["rc"] == 0 and result["marker"], result["output"]
+    output = re.sub(r"\s+", " ", result["output"])
+    assert "WARNING: on server1 (redis_server_min_replicas_to_write 1; shards shard1, shard2), server2 (" in output, output
+    assert "losing a host stops writes everywhere" in output and "until the lost host returns" in output, output
+
+
+def test_write_guard_with_a_spare_replica_passes_quietly(results):
+    result = results["write_guard_with_a_spare_replica"]
+    assert result["rc"] == 0 and result["marker"], result["output"]
+    assert "the write guard asks for every replica" not in result["output"]
+
+
+def test_restart_delay_not_above_failover_warns(results):
+    result = results["restart_before_failover_warns"]
+    assert result["rc"] == 0 and result["marker"], result["output"]
+    output = re.sub(r"\s+", " ", result["output"])
+    assert "WARNING: redis_server_restart_delay is not above the largest down_after_milliseconds (3000 ms) plus 1 s on server1, server2" in output
+    assert "Set it above 4.0 s" in output
+
+
+def test_default_settings_do_not_warn_about_guards(results):
+    output = results["seed_layout_warns"]["output"]
+    assert "WARNING: redis_server_restart_delay" not in output and "the write guard asks for every replica" not in output
