@@ -14,4 +14,4 @@ __all__ = [
     "NoSentinelAvailableError", "ShardUnavailableError", "UnknownShardError", "HAS_REDIS", "REDIS_IMPORT_ERROR",
     "build_slot_table", "SLOT_COUNT", "key_slot", "FAILOVER_CHANNELS",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"
