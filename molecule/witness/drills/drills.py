@@ -33,17 +33,23 @@ def _await_failover(traffic: Traffic, shards: list[str], record: dict[str, Any])
         raise RuntimeError(f"no failover of {shards} within {FAILOVER_WAIT:.0f} s")
 
 
-def freeze(traffic: Traffic, layout: dict[str, str], record: dict[str, Any]) -> None:
+def _host_fault(traffic: Traffic, layout: dict[str, str], record: dict[str, Any], fault: str, repair: str) -> str:
+    """Apply ``podman fault`` to the busiest data host, wait for its masters' failover, then ``podman repair``."""
     target = record["target"] = busiest_host(layout)
     shards = record["target_shards"] = [s for s, h in layout.items() if h == target]
     traffic.monitor.mark_fault()
-    faults.podman("pause", target)
+    faults.podman(fault, target)
     try:
         _await_failover(traffic, shards, record)
         time.sleep(HOLD)
     finally:
-        faults.podman("unpause", target)
+        faults.podman(repair, target)
     record["restored_at"] = round(time.monotonic() - traffic.monitor.fault_at, 2)
+    return target
+
+
+def freeze(traffic: Traffic, layout: dict[str, str], record: dict[str, Any]) -> None:
+    _host_fault(traffic, layout, record, "pause", "unpause")
     time.sleep(1.5)
     record["tilt_after_resume"] = cluster.tilted_sentinels()
     record["settle_seconds"] = round(cluster.wait_settled(SETTLE_WAIT, tilt_allowed=True), 1)
@@ -75,16 +81,7 @@ def _watch_restarted(host: str, timeout: float) -> dict[str, float]:
 
 
 def kill(traffic: Traffic, layout: dict[str, str], record: dict[str, Any]) -> None:
-    target = record["target"] = busiest_host(layout)
-    shards = record["target_shards"] = [s for s, h in layout.items() if h == target]
-    traffic.monitor.mark_fault()
-    faults.podman("kill", target)
-    try:
-        _await_failover(traffic, shards, record)
-        time.sleep(HOLD)
-    finally:
-        faults.podman("start", target)
-    record["restored_at"] = round(time.monotonic() - traffic.monitor.fault_at, 2)
+    target = _host_fault(traffic, layout, record, "kill", "start")
     # -1: never seen as a connected replica before the timeout.
     record["answered_as_master_after_restart"] = _watch_restarted(target, SETTLE_WAIT)
     record["settle_seconds"] = round(cluster.wait_settled(SETTLE_WAIT, tilt_allowed=True), 1)
