@@ -41,7 +41,7 @@ sys.path[:0] = [str(ROOT / "plugins" / "module_utils"), str(ROOT / "tests" / "un
 
 from redis.sentinel import Sentinel  # noqa: E402
 
-from failover_writer import FailoverWriter, WriterReport  # noqa: E402
+from failover_writer import FailoverWriter, WriterReport, tag_on  # noqa: E402
 from redis_topology import Process, RedisTopology  # noqa: E402
 from shardinel import ShardedSentinelClient  # noqa: E402
 
@@ -85,13 +85,10 @@ class Writers:
         for client in (self.plain, self.durable):
             client.wait_for_switch_listener(5)
         self.writers = [
-            FailoverWriter(self.plain, self._tag(self.plain, f"{label}-p"), wait_ms=None, pause=0.002),
-            FailoverWriter(self.durable, self._tag(self.durable, f"{label}-d"), wait_ms=None, pause=0.002),
+            FailoverWriter(self.plain, tag_on(self.plain, self.shard, f"{label}-p"), wait_ms=None, pause=0.002),
+            FailoverWriter(self.durable, tag_on(self.durable, self.shard, f"{label}-d"), wait_ms=None, pause=0.002),
             FailoverWriter(self.reference, f"{label}-r", wait_ms=None, pause=0.002),
         ]
-
-    def _tag(self, client: ShardedSentinelClient, prefix: str) -> str:
-        return next(f"{prefix}{i}" for i in range(10000) if client.shard_for(f"{prefix}{i}") == self.shard)
 
     def __enter__(self) -> "Writers":
         for writer in self.writers:

@@ -19,7 +19,7 @@ sys.path[:0] = [str(ROOT / "plugins" / "module_utils"), str(ROOT / "tests" / "un
 
 from redis.sentinel import Sentinel  # noqa: E402
 
-from failover_writer import FailoverWriter  # noqa: E402
+from failover_writer import FailoverWriter, tag_on  # noqa: E402
 from redis_topology import RedisTopology  # noqa: E402
 from shardinel import ShardedSentinelClient, build_slot_table, key_slot  # noqa: E402
 
@@ -42,7 +42,7 @@ def ops_per_second(call, keys: list[str], rounds: int = 5) -> float:
 
 
 def bench_single_key(topology: RedisTopology, client: ShardedSentinelClient) -> None:
-    tag = next(f"b{i}" for i in range(1000) if client.shard_for(f"b{i}") == "shard1")
+    tag = tag_on(client, "shard1", "b")
     keys = [f"{{{tag}}}:{i}" for i in range(5000)]
     plain = topology.redis_client(client.master_for_shard("shard1"), role="app")
     for label, ours, theirs in (("SET", lambda k: client.set(k, "v"), lambda k: plain.set(k, "v")),
@@ -108,7 +108,7 @@ DURABLE_ROUNDS = 7
 
 def bench_durable_set(topology: RedisTopology, client: ShardedSentinelClient) -> None:
     """SET through a durable_writes=1 client against the same SETs through a plain one, same keys on shard1."""
-    tag = next(f"b{i}" for i in range(1000) if client.shard_for(f"b{i}") == "shard1")
+    tag = tag_on(client, "shard1", "b")
     keys = [f"{{{tag}}}:{i}" for i in range(5000)]
     with ShardedSentinelClient(topology.sentinel_addresses, durable_writes=1, **topology.client_kwargs()) as durable:
         durable_rate, plain_rate = [], []
@@ -136,7 +136,7 @@ def bench_failover_gap(topology: RedisTopology) -> None:
     lost = {"ours": 0, "theirs": 0}
     acked = {"ours": 0, "theirs": 0}
     for number in range(FAILOVER_ROUNDS):
-        tag_ours = next(f"o{number}-{i}" for i in range(1000) if ours.shard_for(f"o{number}-{i}") == shard)
+        tag_ours = tag_on(ours, shard, f"o{number}-")
         writer_ours = FailoverWriter(ours, tag_ours, wait_ms=None, pause=0)
         writer_theirs = FailoverWriter(theirs, f"redis-py-{number}", wait_ms=None, pause=0)
         with writer_ours, writer_theirs:

@@ -8,7 +8,7 @@ import time
 from typing import Any, Optional
 
 import redis
-from failover_writer import FailoverWriter, WriterReport
+from failover_writer import FailoverWriter, WriterReport, tag_on
 
 from cluster import redis_admin, sentinel_admin, sentinel_master
 from scenario import REFERENCE_SENTINEL, SHARDS
@@ -17,10 +17,6 @@ WRITER_PAUSE = 0.005
 POLL = 0.1
 # The reference Sentinel's own view of a master's failure, in order.
 EVENTS = ("+sdown", "+odown", "+try-failover", "+switch-master")
-
-
-def tag_on(client: Any, shard: str, prefix: str) -> str:
-    return next(f"{prefix}{i}" for i in range(100000) if client.shard_for(f"{prefix}{i}") == shard)
 
 
 def lost_writes(report: WriterReport, reader: Any) -> list[int]:

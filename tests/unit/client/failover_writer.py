@@ -9,6 +9,11 @@ from dataclasses import dataclass, field
 import redis
 
 
+def tag_on(client: object, shard: str, prefix: str = "t") -> str:
+    """The first "<prefix><n>" whose keys the client routes to shard: a {hash tag} that keeps a writer on it."""
+    return next(f"{prefix}{i}" for i in range(100000) if client.shard_for(f"{prefix}{i}") == shard)  # type: ignore[attr-defined]
+
+
 @dataclass
 class WriterReport:
     acked: list[str] = field(default_factory=list)

@@ -6,12 +6,8 @@ import time
 import pytest
 import redis
 
-from failover_writer import FailoverWriter
+from failover_writer import FailoverWriter, tag_on
 from shardinel import DurabilityError, ShardedSentinelClient
-
-
-def _tag_on(client, shard, prefix="d"):
-    return next(f"{prefix}{i}" for i in range(1000) if client.shard_for(f"{prefix}{i}") == shard)
 
 
 def _wait_calls(topology, address):
@@ -44,7 +40,7 @@ def durable(shared_topology):
 
 def test_durable_writes_are_on_the_replica_when_they_return(durable, shared_topology):
     for shard in durable.shards:
-        tag = _tag_on(durable, shard, "dw")
+        tag = tag_on(durable, shard, "dw")
         key, counter, fields, stream = (f"{{{tag}}}:{name}" for name in ("key", "counter", "hash", "stream"))
         before = _wait_calls(shared_topology, durable.master_for_shard(shard))
         assert durable.set(key, "v") is True
@@ -102,8 +98,8 @@ def test_cross_shard_mset_and_delete_wait_on_every_shard(durable, shared_topolog
 
 def test_pipeline_waits_once_per_shard_batch_that_writes(durable, shared_topology):
     writing, reading = durable.shards[0], durable.shards[1]
-    written = [f"{{{_tag_on(durable, writing, 'dp')}}}:{i}" for i in range(5)]
-    read = f"{{{_tag_on(durable, reading, 'dp')}}}:r"
+    written = [f"{{{tag_on(durable, writing, 'dp')}}}:{i}" for i in range(5)]
+    read = f"{{{tag_on(durable, reading, 'dp')}}}:r"
     before = _waits_by_shard(shared_topology, durable)
     with durable.pipeline() as pipe:
         for index, key in enumerate(written):
@@ -166,8 +162,8 @@ def test_write_not_confirmed_in_time_raises_durability_error_and_is_not_resent(f
     with ShardedSentinelClient(topology.sentinel_addresses, durable_writes=1, durable_timeout=0.3, decode_responses=True,
                                **topology.client_kwargs()) as client:
         master = client.master_for_shard(shard)
-        counter = f"{{{_tag_on(client, shard)}}}:counter"
-        elsewhere = f"{{{_tag_on(client, other)}}}:key"
+        counter = f"{{{tag_on(client, shard, 'd')}}}:counter"
+        elsewhere = f"{{{tag_on(client, other, 'd')}}}:key"
         replica.kill(signal.SIGSTOP)
         try:
             with pytest.raises(DurabilityError) as raised:
@@ -198,7 +194,7 @@ def test_durable_writer_loses_no_acknowledged_write_across_a_forced_failover(fre
     shard = "shard1"
     with ShardedSentinelClient(topology.sentinel_addresses, durable_writes=1, **topology.client_kwargs()) as client:
         assert client.wait_for_switch_listener(5)
-        with FailoverWriter(client, _tag_on(client, shard), wait_ms=None, pause=0.001) as writer:
+        with FailoverWriter(client, tag_on(client, shard, "d"), wait_ms=None, pause=0.001) as writer:
             time.sleep(0.5)
             started = time.monotonic()
             old = topology.force_failover(shard)

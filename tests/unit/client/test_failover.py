@@ -3,16 +3,12 @@
 import signal
 import time
 
-from failover_writer import FailoverWriter
+from failover_writer import FailoverWriter, tag_on
 from shardinel import ShardedSentinelClient
 
 # The shard waits from the leader's +elected-leader to +switch-master: about 1.1 s here, most of it
 # Sentinel's 1 s INFO period before it sees the promoted replica; the rest is headroom for a busy machine.
 GAP_LIMIT = 2.5
-
-
-def _tag_on(client, shard, prefix="t"):
-    return next(f"{prefix}{i}" for i in range(1000) if client.shard_for(f"{prefix}{i}") == shard)
 
 
 def _next_event(pubsub, timeout):
@@ -41,7 +37,7 @@ def test_forced_failover_is_followed_without_losing_acknowledged_writes(fresh_to
     with ShardedSentinelClient(topology.sentinel_addresses, **topology.client_kwargs()) as client:
         assert client.wait_for_switch_listener(5)
         shard = "shard1"
-        with FailoverWriter(client, _tag_on(client, shard)) as writer:
+        with FailoverWriter(client, tag_on(client, shard)) as writer:
             time.sleep(0.5)
             started = time.monotonic()
             old = topology.force_failover(shard)
@@ -51,7 +47,7 @@ def test_forced_failover_is_followed_without_losing_acknowledged_writes(fresh_to
         gap, missing = _check(topology, client, shard, writer, "forced failover", started)
         assert gap < GAP_LIMIT
         assert missing <= 3
-        assert client.set(f"{{{_tag_on(client, shard)}}}:after", 1)
+        assert client.set(f"{{{tag_on(client, shard)}}}:after", 1)
 
 
 def test_forced_failover_plain_sets_are_paused_not_lost(fresh_topology):
@@ -62,7 +58,7 @@ def test_forced_failover_plain_sets_are_paused_not_lost(fresh_topology):
         assert client.subscribed_sentinels == sorted(topology.sentinel_addresses)
         assert client.sentinels_without_failover_events == []
         shard = "shard1"
-        with FailoverWriter(client, _tag_on(client, shard), wait_ms=None, pause=0) as writer:
+        with FailoverWriter(client, tag_on(client, shard), wait_ms=None, pause=0) as writer:
             time.sleep(0.5)
             started = time.monotonic()
             old = topology.force_failover(shard)
@@ -81,7 +77,7 @@ def test_sigkill_failover_is_followed(fresh_topology):
         assert client.wait_for_switch_listener(5)
         shard = "shard2"
         old = client.master_for_shard(shard)
-        with FailoverWriter(client, _tag_on(client, shard)) as writer:
+        with FailoverWriter(client, tag_on(client, shard)) as writer:
             time.sleep(0.5)
             started = time.monotonic()
             topology.process_at(old).kill(signal.SIGKILL)
@@ -108,9 +104,9 @@ def test_aborted_failover_releases_the_paused_shard(fresh_topology):
             ShardedSentinelClient(topology.sentinel_addresses, failover_timeout=1.5, **topology.client_kwargs()) as quick:
         assert client.wait_for_switch_listener(5) and quick.wait_for_switch_listener(5)
         old = client.master_for_shard(shard)
-        writers = [FailoverWriter(client, _tag_on(client, shard, "a"), wait_ms=None, pause=0.001),
-                   FailoverWriter(quick, _tag_on(client, shard, "q"), wait_ms=None, pause=0.001),
-                   FailoverWriter(client, _tag_on(client, other, "o"), wait_ms=None, pause=0.001)]
+        writers = [FailoverWriter(client, tag_on(client, shard, "a"), wait_ms=None, pause=0.001),
+                   FailoverWriter(quick, tag_on(client, shard, "q"), wait_ms=None, pause=0.001),
+                   FailoverWriter(client, tag_on(client, other, "o"), wait_ms=None, pause=0.001)]
         for writer in writers:
             writer.__enter__()
         try:
