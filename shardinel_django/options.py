@@ -15,6 +15,7 @@ import redis
 from django.core.exceptions import ImproperlyConfigured
 from shardinel.addresses import Address, parse_addresses
 from shardinel.client import FORBIDDEN_REDIS_KWARGS, ShardedSentinelClient
+from shardinel.tls_settings import ignored_tls_keys
 
 CREDENTIALS = ("USERNAME", "PASSWORD", "SENTINEL_USERNAME", "SENTINEL_PASSWORD")
 POSITIVE_SECONDS = ("FAILOVER_TIMEOUT", "SENTINEL_SOCKET_TIMEOUT", "DURABLE_TIMEOUT")
@@ -140,6 +141,7 @@ def parse_client_settings(location: Any, location_setting: str, options: Any, op
             if key not in REDIS_KWARGS:
                 raise ImproperlyConfigured(f"{label(name)}: redis-py has no TLS setting {key!r}")
             target[key] = value
+    _check_tls(redis_kwargs, sentinel_kwargs, label)
     read_from_replicas = options.get("READ_FROM_REPLICAS", False)
     if not isinstance(read_from_replicas, bool):
         raise ImproperlyConfigured(f"{label('READ_FROM_REPLICAS')} must be True or False, got {read_from_replicas!r}")
@@ -159,6 +161,16 @@ def parse_client_settings(location: Any, location_setting: str, options: Any, op
 
 def _is_tls(name: str) -> bool:
     return re.fullmatch(r"(SENTINEL_)?SSL(_[A-Z_]+)?", name) is not None
+
+
+def _check_tls(redis_kwargs: dict[str, Any], sentinel_kwargs: dict[str, Any], label: Label) -> None:
+    """SSL_* (or SENTINEL_SSL_*) settings with TLS off are an error; the Sentinels take each TLS setting they lack from SSL_*."""
+    for kwargs, prefix, inherited in ((redis_kwargs, "", False), (sentinel_kwargs, "SENTINEL_", bool(redis_kwargs.get("ssl")))):
+        ignored = ignored_tls_keys(kwargs, inherited)
+        if ignored:
+            raise ImproperlyConfigured(f"{label(prefix + 'SSL')} is not True, so {', '.join(ignored)} would be ignored "
+                                       f"and the connections would not use TLS; set {label(prefix + 'SSL')} to True or "
+                                       "remove them")
 
 
 def _seconds(value: Any, setting: str) -> float:

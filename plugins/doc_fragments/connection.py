@@ -46,7 +46,10 @@ options:
     default: 5.0
   tls:
     description:
-      - Connect to Sentinels and Redis instances over TLS.
+      - Connect to Sentinels and Redis instances over TLS, with the same settings for both (the Sentinels'
+        C(tls-port) and each instance's C(tls-port) are the addresses given or announced).
+      - This covers every connection the module makes, including those of the shardinel client that
+        M(shardinel.redis.failover_verify) writes through.
     type: bool
     default: false
   tls_ca_file:
@@ -68,7 +71,8 @@ options:
     default: true
   tls_check_hostname:
     description:
-      - Also check that the certificate names the host connected to.
+      - Also check that the certificate names the host connected to (its IP address when connecting by address).
+      - Requires O(tls_verify=true).
     type: bool
     default: false
 requirements:

@@ -57,6 +57,8 @@ def validate_connection_params(params):
                 raise ValueError('%s is set but tls is false' % option)
     if bool(params['tls_cert_file']) != bool(params['tls_key_file']):
         raise ValueError('tls_cert_file and tls_key_file must be given together')
+    if params['tls'] and params['tls_check_hostname'] and not params['tls_verify']:
+        raise ValueError('tls_check_hostname needs tls_verify: a certificate that is not verified has no name to check')
     return addresses
 
 

@@ -15,7 +15,6 @@ from ansible_collections.shardinel.redis.plugins.module_utils.connection_options
     redis_kwargs,
     sentinel_admin_credentials,
     sentinel_credentials,
-    tls_kwargs,
     validate_sentinel_admin_params,
 )
 from ansible_collections.shardinel.redis.plugins.module_utils.drill_readiness import DrillReadiness
@@ -168,7 +167,6 @@ class FailoverDrill:
             sentinel_password=self.params['sentinel_password'],
             failover_timeout=self.timeout,
             sentinel_socket_timeout=self.params['socket_timeout'],
-            sentinel_kwargs=tls_kwargs(self.params),
             **self.kwargs
         )
 

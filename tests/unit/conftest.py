@@ -18,6 +18,10 @@ redis_topology.SENTINEL_CLIENT_CHANNELS only), ``shards`` (``.name``,
 ``settle_after_failover(name, old)``, ``wait_for_role(address, role)``, ``process_at(address)``,
 ``restart(process)``, and ``Process.kill(sig)``. Import helpers with ``from redis_topology import ...``
 (tests/unit is on the pytest pythonpath through this conftest).
+
+- ``tls_topology`` (session scope): 2 shards and 3 Sentinels on TLS only (``tls=True``: plaintext ports
+  closed, ``tls-auth-clients optional``); ``tls_topology.tls_client_kwargs()`` are the redis-py settings
+  for it. Tests that fail over on it must not assume where the masters are.
 """
 
 from __future__ import annotations
@@ -36,6 +40,15 @@ from redis_topology import RedisTopology  # noqa: E402  pylint: disable=wrong-im
 @pytest.fixture(scope="session")
 def shared_topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisTopology]:
     topology = RedisTopology.start(tmp_path_factory.mktemp("shared-topology"), shard_count=3)
+    try:
+        yield topology
+    finally:
+        topology.stop()
+
+
+@pytest.fixture(scope="session")
+def tls_topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisTopology]:
+    topology = RedisTopology.start(tmp_path_factory.mktemp("tls-topology"), shard_count=2, tls=True)
     try:
         yield topology
     finally:

@@ -6,12 +6,21 @@ the app user also has +@transaction, the Sentinel discovery user may SUBSCRIBE t
 SENTINEL_CLIENT_CHANNELS), and waits until every Sentinel sees every shard, its replica and
 the other Sentinels.
 ``stop()`` kills every process group it started.
+
+``RedisTopology.start(tmp_dir, shard_count, tls=True)`` runs the same topology on TLS only: a
+private CA, a server certificate (SAN 127.0.0.1, also used by Redis and Sentinel as their client
+certificate) and a client certificate are written into ``tmp_dir/tls``; every process has
+``port 0``, ``tls-port`` on its usual port, ``tls-replication yes`` and ``tls-auth-clients``
+``optional`` (or ``tls_auth_clients="yes"`` for mutual TLS). ``tls_client_kwargs()`` gives the
+redis-py settings that reach it.
 """
 
 from __future__ import annotations
 
 import ctypes
+import datetime
 import hashlib
+import ipaddress
 import os
 import secrets
 import shutil
@@ -128,6 +137,31 @@ class Shard:
         return [self.master, self.replica]
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    """PEM files of a TLS topology: the CA, the servers' certificate and key, and a client certificate and key."""
+
+    ca: Path
+    server_cert: Path
+    server_key: Path
+    client_cert: Path
+    client_key: Path
+    auth_clients: str = "optional"
+
+    def server_config(self) -> list[str]:
+        return [
+            f"tls-cert-file {self.server_cert}", f"tls-key-file {self.server_key}", f"tls-ca-cert-file {self.ca}",
+            f"tls-auth-clients {self.auth_clients}", "tls-replication yes",
+        ]
+
+    def client_kwargs(self, client_cert: bool = False) -> dict[str, object]:
+        kwargs: dict[str, object] = {"ssl": True, "ssl_ca_certs": str(self.ca), "ssl_cert_reqs": "required",
+                                     "ssl_check_hostname": True}
+        if client_cert:
+            kwargs.update(ssl_certfile=str(self.client_cert), ssl_keyfile=str(self.client_key))
+        return kwargs
+
+
 @dataclass
 class RedisTopology:
     """A running test topology. Attribute overview:
@@ -138,6 +172,7 @@ class RedisTopology:
     - ``shards``: list of Shard(name, master=Process, replica=Process) in bootstrap placement;
       ``shard(name)`` looks one up. Process has host, port, address, address_string, start(), kill(sig).
     - ``processes``: name -> Process for every server and Sentinel ("shard1-master", "sentinel0", ...)
+    - ``tls``: the TlsFiles of a TLS topology, else None; ``tls_client_kwargs()`` the redis-py settings for it
     """
 
     directory: Path
@@ -146,6 +181,7 @@ class RedisTopology:
     users: dict[str, User]
     sentinel_users: dict[str, User]
     processes: dict[str, Process] = field(default_factory=dict)
+    tls: Optional[TlsFiles] = None
 
     @property
     def sentinel_addresses(self) -> list[str]:
@@ -168,15 +204,21 @@ class RedisTopology:
         raise KeyError(address)
 
     # connections -------------------------------------------------------------------------
+    def tls_client_kwargs(self, client_cert: bool = False) -> dict[str, object]:
+        """redis-py TLS settings (CA, and with client_cert the client certificate) for this topology; {} without TLS."""
+        return self.tls.client_kwargs(client_cert) if self.tls is not None else {}
+
     def redis_client(self, address: tuple[str, int], role: str = "admin", **kwargs: object) -> redis.Redis:
         user = self.users[role]
+        kwargs = {**self.tls_client_kwargs(client_cert=True), **kwargs}
         return redis.Redis(host=address[0], port=address[1], username=user.username, password=user.password,
                            socket_timeout=2, socket_connect_timeout=2, **kwargs)  # type: ignore[arg-type]
 
     def sentinel_client(self, process: Process, role: str = "admin") -> redis.Redis:
         user = self.sentinel_users[role]
         return redis.Redis(host=process.host, port=process.port, username=user.username, password=user.password,
-                           socket_timeout=2, socket_connect_timeout=2, decode_responses=True)
+                           socket_timeout=2, socket_connect_timeout=2, decode_responses=True,
+                           **self.tls_client_kwargs(client_cert=True))  # type: ignore[arg-type]
 
     def client_kwargs(self) -> dict[str, object]:
         """Keyword arguments for shardinel.ShardedSentinelClient with the app and discovery users."""
@@ -284,8 +326,10 @@ class RedisTopology:
 
     # lifecycle ---------------------------------------------------------------------------
     @classmethod
-    def start(cls, directory: Path, shard_count: int = 2, sentinel_count: int = SENTINEL_COUNT) -> "RedisTopology":
+    def start(cls, directory: Path, shard_count: int = 2, sentinel_count: int = SENTINEL_COUNT, tls: bool = False,
+              tls_auth_clients: str = "optional") -> "RedisTopology":
         directory.mkdir(parents=True, exist_ok=True)
+        tls_files = write_tls_files(directory / "tls", tls_auth_clients) if tls else None
         users = {role: User(role, secrets.token_hex(12)) for role in REDIS_USER_RULES}
         sentinel_users = {"admin": User("sentinel-admin", secrets.token_hex(12)),
                           "client": User("sentinel-client", secrets.token_hex(12))}
@@ -297,7 +341,7 @@ class RedisTopology:
             replica = Process(f"{name}-replica", next(ports), directory / f"{name}-replica.conf", False)
             shards.append(Shard(name, master, replica))
         sentinels = [Process(f"sentinel{i}", next(ports), directory / f"sentinel{i}.conf", True) for i in range(sentinel_count)]
-        topology = cls(directory, shards, sentinels, users, sentinel_users)
+        topology = cls(directory, shards, sentinels, users, sentinel_users, tls=tls_files)
         for shard in shards:
             topology.processes[shard.master.name] = shard.master
             topology.processes[shard.replica.name] = shard.replica
@@ -338,7 +382,7 @@ class RedisTopology:
         for shard in self.shards:
             for member in shard.members:
                 lines = [
-                    f"bind {HOST}", f"port {member.port}", "daemonize no", f"dir {self.directory}",
+                    f"bind {HOST}", *self._port_lines(member.port), "daemonize no", f"dir {self.directory}",
                     f"dbfilename {member.name}.rdb", 'save ""', "appendonly no", f"replica-announce-ip {HOST}",
                     f"masteruser {replication.username}", f"masterauth {replication.password}",
                     "repl-diskless-sync yes", "repl-diskless-sync-delay 0", "loglevel notice",
@@ -352,7 +396,7 @@ class RedisTopology:
         ]
         for sentinel in self.sentinels:
             lines = [
-                f"bind {HOST}", f"port {sentinel.port}", "daemonize no", f"dir {self.directory}",
+                f"bind {HOST}", *self._port_lines(sentinel.port), "daemonize no", f"dir {self.directory}",
                 f"sentinel announce-ip {HOST}", f"sentinel sentinel-user {sentinel_admin.username}",
                 f"sentinel sentinel-pass {sentinel_admin.password}",
             ] + sentinel_acl
@@ -367,10 +411,65 @@ class RedisTopology:
                 ]
             _write_secret(sentinel.config, lines)
 
+    def _port_lines(self, port: int) -> list[str]:
+        """The plaintext port, or for a TLS topology the TLS port with the plaintext one closed."""
+        if self.tls is None:
+            return [f"port {port}"]
+        return ["port 0", f"tls-port {port}", *self.tls.server_config()]
 
-def running_topology(directory: Path, shard_count: int = 2) -> Iterator[RedisTopology]:
+
+def write_tls_files(directory: Path, auth_clients: str = "optional") -> TlsFiles:
+    """A private CA, a server certificate for 127.0.0.1 and a client certificate, as PEM files (keys 0600) in directory."""
+    from cryptography import x509  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives import hashes, serialization  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives.asymmetric import ec  # pylint: disable=import-outside-toplevel
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID  # pylint: disable=import-outside-toplevel
+
+    directory.mkdir(parents=True, exist_ok=True)
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def name(common_name: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+    def certificate(subject: str, key: ec.EllipticCurvePrivateKey, issuer: str, signer: ec.EllipticCurvePrivateKey,
+                    extensions: list[tuple[x509.ExtensionType, bool]]) -> x509.Certificate:
+        builder = (x509.CertificateBuilder().subject_name(name(subject)).issuer_name(name(issuer))
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=2)))
+        for extension, critical in extensions:
+            builder = builder.add_extension(extension, critical)
+        return builder.sign(signer, hashes.SHA256())
+
+    def write(stem: str, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> tuple[Path, Path]:
+        cert_path, key_path = directory / f"{stem}.crt", directory / f"{stem}.key"
+        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+        return cert_path, key_path
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = certificate("shardinel test CA", ca_key, "shardinel test CA", ca_key,
+                          [(x509.BasicConstraints(ca=True, path_length=0), True)])
+    ca_path, _ca_key_path = write("ca", ca_cert, ca_key)
+    leaf = [(x509.BasicConstraints(ca=False, path_length=None), True)]
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    server_cert = certificate(HOST, server_key, "shardinel test CA", ca_key, leaf + [
+        (x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(HOST))]), False),
+        (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]), False),
+    ])
+    server_paths = write("server", server_cert, server_key)
+    client_key = ec.generate_private_key(ec.SECP256R1())
+    client_cert = certificate("shardinel test client", client_key, "shardinel test CA", ca_key,
+                              leaf + [(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), False)])
+    client_paths = write("client", client_cert, client_key)
+    return TlsFiles(ca_path, *server_paths, *client_paths, auth_clients=auth_clients)
+
+
+def running_topology(directory: Path, shard_count: int = 2, tls: bool = False) -> Iterator[RedisTopology]:
     """Generator for fixtures and benchmarks: yields a started topology and always stops it."""
-    topology = RedisTopology.start(directory, shard_count)
+    topology = RedisTopology.start(directory, shard_count, tls=tls)
     try:
         yield topology
     finally:

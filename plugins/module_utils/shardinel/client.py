@@ -20,6 +20,7 @@ from .sentinel_directory import SentinelDirectory
 from .slot_table import build_slot_table
 from .slots import key_slot
 from .switch_listener import SwitchListener
+from .tls_settings import check_tls_kwargs, sentinel_kwargs_with_tls
 
 FAILOVER_ERRORS = (RedisConnectionError, RedisTimeoutError, ReadOnlyError)
 FORBIDDEN_REDIS_KWARGS = ("host", "port", "unix_socket_path", "connection_pool", "single_connection_client")
@@ -67,6 +68,15 @@ class ShardedSentinelClient(CoreCommands):
     on the same connection, at most ``durable_timeout`` s, default 1.0), or raise DurabilityError.
     Each shard's part of a split command gets its own WAIT. N may not exceed the replicas that the
     Sentinels know for any shard, and a ``socket_timeout`` must be longer than ``durable_timeout``.
+
+    TLS: redis-py's ``ssl=True`` with ``ssl_ca_certs`` (and for mutual TLS ``ssl_certfile`` and
+    ``ssl_keyfile``; also ``ssl_cert_reqs``, ``ssl_check_hostname`` and the other ``ssl_*`` arguments)
+    among the keyword arguments apply to every connection to Redis: masters, replica reads,
+    pipelines, fan-outs and durable writes. The Sentinel connections (discovery and the event
+    subscriptions) take the same settings, each ``ssl``/``ssl_*`` key that ``sentinel_kwargs`` does not
+    set itself: ``sentinel_kwargs={"ssl": False}`` reaches plaintext Sentinels, and for example
+    ``sentinel_kwargs={"ssl_ca_certs": ...}`` another CA. ``ssl_*`` settings while ``ssl`` is off raise
+    ValueError, since redis-py would ignore them.
     """
 
     _event_dispatcher: Any = None
@@ -93,6 +103,7 @@ class ShardedSentinelClient(CoreCommands):
             raise ImportError("shardinel needs the redis package (pip install redis)")
         addresses = parse_addresses(sentinels)
         names = self._validate(service_names, failover_timeout, sentinel_socket_timeout, redis_kwargs)
+        check_tls_kwargs(redis_kwargs, "redis_kwargs")
         self._durable = self._validate_durability(durable_writes, durable_timeout, redis_kwargs)
         self._failover_timeout = float(failover_timeout)
         self._read_from_replicas = bool(read_from_replicas)
@@ -105,7 +116,7 @@ class ShardedSentinelClient(CoreCommands):
         self._executor: Optional[ThreadPoolExecutor] = None
         self._listener: Optional[SwitchListener] = None
         self._directory = SentinelDirectory(addresses, sentinel_username, sentinel_password, sentinel_socket_timeout,
-                                            sentinel_kwargs)
+                                            sentinel_kwargs_with_tls(sentinel_kwargs, redis_kwargs))
         self._shards: dict[str, _Shard] = {}
         try:
             for name in names if names is not None else self._directory.shard_names():

@@ -17,12 +17,13 @@ class ShardUnavailableError(RedisConnectionError):
 
 
 class NoSentinelAvailableError(RedisConnectionError):
-    """No Sentinel answered; lists every address tried with its error."""
+    """No Sentinel answered; lists every address tried with its error, and ``hint`` if the errors suggest a cause."""
 
-    def __init__(self, failures: dict[str, str]) -> None:
+    def __init__(self, failures: dict[str, str], hint: Optional[str] = None) -> None:
         self.addresses = list(failures)
+        self.hint = hint
         detail = "; ".join(f"{address}: {error}" for address, error in failures.items())
-        super().__init__(f"no Sentinel reachable at {', '.join(self.addresses)} ({detail})")
+        super().__init__(f"no Sentinel reachable at {', '.join(self.addresses)} ({detail})" + (f"; {hint}" if hint else ""))
 
 
 class UnknownShardError(RedisError):

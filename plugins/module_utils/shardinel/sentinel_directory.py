@@ -8,10 +8,21 @@ from typing import Any, Optional
 from .addresses import Address, format_address
 from .errors import NoSentinelAvailableError, UnknownShardError
 from .redis_import import AuthenticationError, NoBackoff, RedisError, Retry, redis
+from .tls_settings import uses_tls
+
+# What a TLS-only port does to a plaintext client: the handshake fails and the server drops the connection.
+DROPPED_AT_ONCE = ("Connection reset by peer", "Connection closed by server")
+PLAINTEXT_HINT = ("every Sentinel dropped the connection at once, as a TLS-only port does with a plaintext client: "
+                  "if they use TLS, set ssl=True and ssl_ca_certs (the Sentinels take the Redis ssl settings "
+                  "unless sentinel_kwargs sets its own)")
 
 
 class SentinelDirectory:
-    """One small redis-py client per Sentinel; the Sentinel that answered last is asked first."""
+    """One small redis-py client per Sentinel; the Sentinel that answered last is asked first.
+
+    ``extra`` (redis-py keyword arguments, TLS settings included) applies to every connection to a
+    Sentinel: the directory's clients and the clients made by ``new_client`` for subscriptions.
+    """
 
     def __init__(self, addresses: list[Address], username: Optional[str], password: Optional[str],
                  socket_timeout: float, extra: Optional[dict[str, Any]] = None) -> None:
@@ -59,7 +70,7 @@ class SentinelDirectory:
                 continue
             self._preferred = self.addresses.index(address)
             return sorted(masters)
-        raise NoSentinelAvailableError(failures)
+        raise self._unavailable(failures)
 
     def master_address(self, shard: str) -> Address:
         """The master with the highest config epoch among the Sentinels that answer."""
@@ -96,7 +107,7 @@ class SentinelDirectory:
             return best[1]
         if unknown:
             raise UnknownShardError(f"no Sentinel at {', '.join(self.labels)} monitors a master named {shard!r}")
-        raise NoSentinelAvailableError(failures)
+        raise self._unavailable(failures)
 
     def replica_addresses(self, shard: str) -> list[Address]:
         """Replicas that the first answering Sentinel considers up and linked to their master."""
@@ -116,7 +127,11 @@ class SentinelDirectory:
                 if not flags & {"s_down", "o_down", "disconnected"} and fields.get("master-link-status") == "ok":
                     healthy.append((str(fields["ip"]), int(fields["port"])))
             return healthy
-        raise NoSentinelAvailableError(failures)
+        raise self._unavailable(failures)
+
+    def _unavailable(self, failures: dict[str, str]) -> NoSentinelAvailableError:
+        dropped = bool(failures) and all(any(text in error for text in DROPPED_AT_ONCE) for error in failures.values())
+        return NoSentinelAvailableError(failures, PLAINTEXT_HINT if dropped and not uses_tls(self._kwargs) else None)
 
     def close(self) -> None:
         with self._lock:
