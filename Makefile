@@ -1,7 +1,8 @@
 VENV ?= $(CURDIR)/.venv
 export VENV
 SHARDINEL_TEST_IMAGE ?= localhost/shardinel-debian12-systemd:latest
-export SHARDINEL_TEST_IMAGE
+SHARDINEL_TEST_IMAGE_TRIXIE ?= localhost/shardinel-debian13-systemd:latest
+export SHARDINEL_TEST_IMAGE SHARDINEL_TEST_IMAGE_TRIXIE
 
 .PHONY: setup test lint sanity unit build-check molecule demo demo-down bench bench-deploy
 

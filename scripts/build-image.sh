@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build the local Debian 12 systemd image used by the molecule scenarios.
+# Build a local Debian systemd image for the molecule scenarios: Debian 12 by default,
+# SHARDINEL_TEST_SUITE=trixie for Debian 13.
 # The mirror is read from this machine's apt sources; nothing is pulled from a registry.
 set -euo pipefail
 

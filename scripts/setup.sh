@@ -89,6 +89,7 @@ podman_settings
 virtualenv
 # ansible-test fetches its pip bootstrap from a host we cannot reach: give it ours.
 bash "$repo/scripts/ansible-test-bootstrap.sh" "$venv"
-step "test image"
-$sudo bash "$repo/scripts/build-image.sh"
+step "test images (Debian 12 and Debian 13)"
+$sudo env SHARDINEL_TEST_SUITE=bookworm bash "$repo/scripts/build-image.sh"
+$sudo env SHARDINEL_TEST_SUITE=trixie SHARDINEL_TEST_IMAGE="${SHARDINEL_TEST_IMAGE_TRIXIE:-localhost/shardinel-debian13-systemd:latest}" bash "$repo/scripts/build-image.sh"
 step "done in $(( $(date +%s) - started )) s"

@@ -8,6 +8,7 @@ venv="${VENV:-$repo/.venv}"
 cd "$repo"
 export PATH="$venv/bin:$PATH"
 export SHARDINEL_TEST_IMAGE="${SHARDINEL_TEST_IMAGE:-localhost/shardinel-debian12-systemd:latest}"
+export SHARDINEL_TEST_IMAGE_TRIXIE="${SHARDINEL_TEST_IMAGE_TRIXIE:-localhost/shardinel-debian13-systemd:latest}"
 collections=$(bash scripts/collection-path.sh)
 export ANSIBLE_COLLECTIONS_PATH="$collections"
 

@@ -1,4 +1,4 @@
-"""Fixtures for the testinfra verifier: the expected layout and a redis-cli runner on the test hosts."""
+"""Fixtures for the testinfra verifier: the expected layout and a command-line tool runner on the test hosts."""
 
 import shlex
 
@@ -6,7 +6,7 @@ import pytest
 import testinfra
 import yaml
 
-from expected import BOOTSTRAP, FAILOVER_MARKER, HOSTS, SCENARIO
+from expected import BOOTSTRAP, CLI, FAILOVER_MARKER, FIRST, HOSTS, SCENARIO
 
 
 def _test_host(name):
@@ -28,7 +28,7 @@ def hosts():
 def expected_layout(hosts):
     """{shard: (port, master host, replica host)}: the bootstrap placement, except for the
     shard the side effect failed over, whose master is the host its marker names."""
-    marker = hosts["server1"].file(FAILOVER_MARKER)
+    marker = hosts[FIRST].file(FAILOVER_MARKER)
     failed_over = marker.content_string.split() if marker.exists else []
     layout = dict(BOOTSTRAP)
     if failed_over:
@@ -39,14 +39,14 @@ def expected_layout(hosts):
 
 
 class Cli:
-    """Runs redis-cli on a test host, the password in REDISCLI_AUTH rather than on its command line."""
+    """Runs the engine's command-line tool on a test host, the password in REDISCLI_AUTH rather than on its command line."""
 
     def __init__(self, host):
         self.host = host
 
     def run(self, address, *args, user=None, password=None, raw=True):
         ip, port = address.rsplit(":", 1)
-        command = ["redis-cli", "--no-auth-warning", "-h", ip, "-p", port]
+        command = [CLI, "--no-auth-warning", "-h", ip, "-p", port]
         if user:
             command += ["--user", user]
         command += [str(arg) for arg in args]
@@ -58,7 +58,7 @@ class Cli:
 
 @pytest.fixture(scope="session")
 def cli(hosts):
-    return Cli(hosts["server1"])
+    return Cli(hosts[FIRST])
 
 
 @pytest.fixture(scope="session")

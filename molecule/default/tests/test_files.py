@@ -1,18 +1,17 @@
-"""Secret-bearing files are owned by redis and not world-readable; ACL files hold only password hashes."""
+"""Secret-bearing files are owned by the service user and not world-readable; ACL files hold only password hashes."""
 
 import re
 
 import pytest
 
-from expected import BOOTSTRAP, HOSTS, SENTINEL_PORTS
+from expected import BOOTSTRAP, CONFIG_DIR, DATA_DIR, HOSTS, SENTINEL_PORTS, SERVICE_USER
 
-CONFIG_DIR = "/etc/redis/shardinel"
 HASHED_USER = re.compile(r"^user \S+ (on|off)( nopass| #[0-9a-f]{64})?( |$)")
 
 
 def _assert_private(file):
     assert file.exists
-    assert file.user == "redis"
+    assert file.user == SERVICE_USER
     assert file.mode & 0o7027 == 0, f"{file.path} mode {oct(file.mode)}"
 
 
@@ -20,11 +19,11 @@ def _assert_private(file):
 def test_config_files_private(hosts, host_name):
     host = hosts[host_name]
     directory = host.file(CONFIG_DIR)
-    assert directory.is_directory and directory.user == "redis" and directory.mode == 0o750
+    assert directory.is_directory and directory.user == SERVICE_USER and directory.mode == 0o750
     for shard in BOOTSTRAP:
         for suffix in (".conf", ".static.conf", ".acl"):
             _assert_private(host.file(f"{CONFIG_DIR}/{shard}{suffix}"))
-        _assert_private(host.file(f"/var/lib/redis/shardinel/{shard}"))
+        _assert_private(host.file(f"{DATA_DIR}/{shard}"))
     for port in SENTINEL_PORTS:
         _assert_private(host.file(f"{CONFIG_DIR}/sentinel-{port}.conf"))
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from expected import BOOTSTRAP, HOSTS, SENTINEL_PORTS
+from expected import BOOTSTRAP, HOSTS, SENTINEL_PORTS, SENTINEL_PROCESS, SERVER_PROCESS
 
 
 @pytest.mark.parametrize("host_name", HOSTS)
@@ -28,6 +28,6 @@ def test_sentinel_units_active_and_listening(hosts, host_name):
 @pytest.mark.parametrize("host_name", HOSTS)
 def test_distribution_units_masked(hosts, host_name):
     host = hosts[host_name]
-    for unit in ("redis-server", "redis-sentinel"):
+    for unit in (SERVER_PROCESS, SENTINEL_PROCESS):
         assert host.file(f"/etc/systemd/system/{unit}.service").linked_to == "/dev/null"
         assert not host.service(unit).is_running

@@ -11,7 +11,8 @@ last (--include). Otherwise (it names this instance, or no Sentinel answers) the
 and the instance starts from its own config, as it would without this step.
 
 settings.json (0640, it holds the Sentinel client user's password):
-    {"sentinels": ["ip:port", ...], "user": ..., "password": ..., "instances": {"<shard>": "ip:port"}}
+    {"sentinels": ["ip:port", ...], "user": ..., "password": ..., "cli": "/usr/bin/redis-cli",
+     "instances": {"<shard>": "ip:port"}}
 
 Never fails the start: any error is reported on stderr (the journal) and the output file is still written.
 """
@@ -31,7 +32,7 @@ def ask_sentinels(settings, shard):
     running = {}
     for address in settings.get("sentinels", []):
         host, port = address.rsplit(":", 1)
-        argv = ["redis-cli", "--no-auth-warning", "--json", "--user", settings["user"], "-h", host.strip("[]"), "-p", port,
+        argv = [settings.get("cli", "redis-cli"), "--no-auth-warning", "--json", "--user", settings["user"], "-h", host.strip("[]"), "-p", port,
                 "SENTINEL", "MASTER", shard]
         running[address] = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=environment)
     deadline = time.monotonic() + TIMEOUT

@@ -9,7 +9,7 @@ The redis_server and redis_sentinel roles run it with the host's Python (python 
                 "validate": "checker --option %s", "create_only": false}],
      "links": [{"path": ..., "target": ...}],
      "units": ["name.service", ...],
-     "sentinels": {"addresses": ["ip:port", ...], "user": ..., "password": ...},
+     "sentinels": {"addresses": ["ip:port", ...], "user": ..., "password": ..., "cli": "/usr/bin/redis-cli"},
      "redact": ["secret", ...]}
 
 In this order:
@@ -24,7 +24,7 @@ In this order:
   not exist it is reported as deferred, for the role to run this again with its content.
 - links are created or pointed at their target.
 - units: those that systemd neither runs nor is starting (or restarting after a delay) are reported.
-- sentinels: each address is asked for SENTINEL MASTERS (redis-cli, all at once, 5 s timeout); the answers
+- sentinels: each address is asked for SENTINEL MASTERS (the "cli" tool, redis-cli by default, all at once, 5 s timeout); the answers
   are reported by address.
 
 Prints {"missing_packages", "changed", "created", "deferred", "inactive", "views"} as JSON. With "check": true
@@ -201,7 +201,8 @@ def sentinel_views(query):
     running = {}
     for address in query["addresses"]:
         host, port = address.rsplit(":", 1)
-        argv = ["redis-cli", "--no-auth-warning", "--json", "--user", query["user"], "-h", host, "-p", port, "SENTINEL", "MASTERS"]
+        argv = [query.get("cli", "redis-cli"), "--no-auth-warning", "--json", "--user", query["user"], "-h", host, "-p", port,
+                "SENTINEL", "MASTERS"]
         running[address] = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=environment)
     deadline = time.monotonic() + SENTINEL_TIMEOUT
     views = {}

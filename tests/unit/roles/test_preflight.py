@@ -111,6 +111,15 @@ FAILING = {
         inventory(group_vars={"redis_server_min_replicas_to_write": 1, "redis_server_min_replicas_max_lag": 0}),
         r"redis_server_min_replicas_max_lag is 0 on server1; it must be at least 1 while redis_server_min_replicas_to_write is on",
     ),
+    "unknown_engine": (inventory(group_vars={"shardinel_engine": "keydb"}), r"shardinel_engine must be one of: redis, valkey, got: keydb"),
+    "valkey_on_debian_12": (
+        inventory(group_vars={"shardinel_engine": "valkey"}),
+        r"shardinel_engine valkey is supported on Debian 13 only; server1 runs Debian 12, server2 runs Debian 12\.",
+    ),
+    "engines_differ_between_hosts": (
+        inventory(host_vars={"server2": {"shardinel_engine": "valkey"}}),
+        r"shardinel_engine differs between hosts \(server1: redis, server2: valkey\): every host of a topology must run the same engine",
+    ),
     "negative_restart_delay": (
         inventory(group_vars={"redis_server_restart_delay": -1}),
         r"redis_server_restart_delay is -1 on server1; it must be 0 or more",
