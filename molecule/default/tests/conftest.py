@@ -6,7 +6,7 @@ import pytest
 import testinfra
 import yaml
 
-from expected import BOOTSTRAP, CLI, FAILOVER_MARKER, FIRST, HOSTS, SCENARIO
+from expected import BOOTSTRAP, CLI, CLI_TLS_ARGS, FAILOVER_MARKER, FIRST, HOSTS, SCENARIO
 
 
 def _test_host(name):
@@ -46,7 +46,7 @@ class Cli:
 
     def run(self, address, *args, user=None, password=None, raw=True):
         ip, port = address.rsplit(":", 1)
-        command = [CLI, "--no-auth-warning", "-h", ip, "-p", port]
+        command = [CLI, *CLI_TLS_ARGS, "--no-auth-warning", "-h", ip, "-p", port]
         if user:
             command += ["--user", user]
         command += [str(arg) for arg in args]

@@ -31,6 +31,18 @@ CONFIG_DIR = f"/etc/{ENGINE}/shardinel"
 DATA_DIR = f"/var/lib/{ENGINE}/shardinel"
 SERVER_PROCESS = f"{ENGINE}-server"
 SENTINEL_PROCESS = f"{ENGINE}-sentinel"
+TLS = bool(GROUP_VARS.get("shardinel_tls", False))
+TLS_ONLY = TLS and bool(GROUP_VARS.get("shardinel_tls_only", False))
+TLS_DIR = f"/etc/{ENGINE}/shardinel-tls"
+# What the command-line tool needs to reach the scenario's instances and Sentinels.
+CLI_TLS_ARGS = ["--tls", "--cacert", f"{TLS_DIR}/ca.crt"] if TLS else []
+
+
+# Metrics (role redis_exporter): on where the scenario's group_vars give the monitor user a password.
+MONITOR_PASSWORD = GROUP_VARS.get("shardinel_monitor_password", "")
+EXPORTER = bool(MONITOR_PASSWORD)
+EXPORTER_PORT = int(GROUP_VARS.get("redis_exporter_port", 9121))
+EXPORTER_SENTINEL_PORT = int(GROUP_VARS.get("redis_exporter_sentinel_port", 9321))
 
 
 def address(host, port):

@@ -11,46 +11,33 @@ last (--include). Otherwise (it names this instance, or no Sentinel answers) the
 and the instance starts from its own config, as it would without this step.
 
 settings.json (0640, it holds the Sentinel client user's password):
-    {"sentinels": ["ip:port", ...], "user": ..., "password": ..., "cli": "/usr/bin/redis-cli",
-     "instances": {"<shard>": "ip:port"}}
+    {"sentinels": ["ip:port", ...], "user": ..., "password": ..., "cli": ["/usr/bin/redis-cli", "--tls", ...],
+     "instances": {"<shard>": "ip:port"}, "host_layout": "/usr/local/libexec/shardinel/host_layout.py"}
 
 Never fails the start: any error is reported on stderr (the journal) and the output file is still written.
 """
 
+import importlib.util
 import json
-import os
-import subprocess
 import sys
-import time
 
 TIMEOUT = 3.0
 
 
+def load_host_layout(path):
+    """The roles' host_layout.py (installed on the data hosts), which holds the one Sentinel query."""
+    spec = importlib.util.spec_from_file_location("host_layout", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def ask_sentinels(settings, shard):
     """{"ip:port" of each Sentinel that answered: its SENTINEL MASTER reply for the shard}."""
-    environment = dict(os.environ, REDISCLI_AUTH=settings.get("password", ""))
-    running = {}
-    for address in settings.get("sentinels", []):
-        host, port = address.rsplit(":", 1)
-        argv = [settings.get("cli", "redis-cli"), "--no-auth-warning", "--json", "--user", settings["user"], "-h", host.strip("[]"), "-p", port,
-                "SENTINEL", "MASTER", shard]
-        running[address] = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=environment)
-    deadline = time.monotonic() + TIMEOUT
-    answers = {}
-    for address, process in running.items():
-        try:
-            output = process.communicate(timeout=max(0.0, deadline - time.monotonic()))[0]
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
-            continue
-        try:
-            answer = json.loads(output.decode("utf-8", "replace"))
-        except ValueError:
-            continue
-        if isinstance(answer, dict) and "ip" in answer and "port" in answer:
-            answers[address] = answer
-    return answers
+    query = load_host_layout(settings["host_layout"]).ask_sentinels
+    answers = query(settings.get("sentinels", []), settings.get("cli", ["redis-cli"]), settings["user"], settings.get("password", ""),
+                    ["SENTINEL", "MASTER", shard], TIMEOUT)
+    return {address: answer for address, answer in answers.items() if isinstance(answer, dict) and "ip" in answer and "port" in answer}
 
 
 def decide(shard, me, answers):
@@ -74,7 +61,7 @@ def main(argv):
             settings = json.load(handle)
         me = settings["instances"][shard]
         line, message = decide(shard, me, ask_sentinels(settings, shard))
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError) as error:
         message = "could not ask the Sentinels for %s (%s): starting from its own config" % (shard, error)
     sys.stderr.write("redis-start-role: %s\n" % message)
     with open(output_path, "w", encoding="utf-8") as handle:

@@ -9,7 +9,7 @@ The redis_server and redis_sentinel roles run it with the host's Python (python 
                 "validate": "checker --option %s", "create_only": false}],
      "links": [{"path": ..., "target": ...}],
      "units": ["name.service", ...],
-     "sentinels": {"addresses": ["ip:port", ...], "user": ..., "password": ..., "cli": "/usr/bin/redis-cli"},
+     "sentinels": {"addresses": ["ip:port", ...], "user": ..., "password": ..., "cli": ["/usr/bin/redis-cli", "--tls", ...]},
      "redact": ["secret", ...]}
 
 In this order:
@@ -24,7 +24,7 @@ In this order:
   not exist it is reported as deferred, for the role to run this again with its content.
 - links are created or pointed at their target.
 - units: those that systemd neither runs nor is starting (or restarting after a delay) are reported.
-- sentinels: each address is asked for SENTINEL MASTERS (the "cli" tool, redis-cli by default, all at once, 5 s timeout); the answers
+- sentinels: each address is asked for SENTINEL MASTERS (the "cli" argv, redis-cli by default, all at once, 5 s timeout); the answers
   are reported by address.
 
 Prints {"missing_packages", "changed", "created", "deferred", "inactive", "views"} as JSON. With "check": true
@@ -193,19 +193,19 @@ def inactive_units(units):
     return [unit for unit, state in zip(units, states) if state not in ("active", "activating", "reloading")]
 
 
-def sentinel_views(query):
-    """SENTINEL MASTERS of each Sentinel that answers, by "ip:port"; all asked at once."""
-    if not query or not query.get("addresses"):
-        return {}
-    environment = dict(os.environ, REDISCLI_AUTH=query.get("password", ""))
+def ask_sentinels(addresses, cli, user, password, command, timeout=SENTINEL_TIMEOUT):
+    """{"ip:port": JSON answer} of the Sentinels that answer ``command`` within ``timeout`` s; all asked at once.
+
+    Also imported by redis-start-role, installed next to this file on the data hosts.
+    """
+    environment = dict(os.environ, REDISCLI_AUTH=password or "")
     running = {}
-    for address in query["addresses"]:
+    for address in addresses:
         host, port = address.rsplit(":", 1)
-        argv = [query.get("cli", "redis-cli"), "--no-auth-warning", "--json", "--user", query["user"], "-h", host, "-p", port,
-                "SENTINEL", "MASTERS"]
+        argv = list(cli) + ["--no-auth-warning", "--json", "--user", user, "-h", host.strip("[]"), "-p", port] + list(command)
         running[address] = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=environment)
-    deadline = time.monotonic() + SENTINEL_TIMEOUT
-    views = {}
+    deadline = time.monotonic() + timeout
+    answers = {}
     for address, process in running.items():
         try:
             output = process.communicate(timeout=max(0.0, deadline - time.monotonic()))[0]
@@ -214,12 +214,19 @@ def sentinel_views(query):
             process.communicate()
             continue
         try:
-            answer = json.loads(output.decode("utf-8", "replace"))
+            answers[address] = json.loads(output.decode("utf-8", "replace"))
         except ValueError:
             continue
-        if isinstance(answer, list):
-            views[address] = answer
-    return views
+    return answers
+
+
+def sentinel_views(query):
+    """SENTINEL MASTERS of each Sentinel that answers, by "ip:port"."""
+    if not query or not query.get("addresses"):
+        return {}
+    answers = ask_sentinels(query["addresses"], query.get("cli", ["redis-cli"]), query["user"], query.get("password", ""),
+                            ["SENTINEL", "MASTERS"])
+    return {address: answer for address, answer in answers.items() if isinstance(answer, list)}
 
 
 def layout(spec):

@@ -120,6 +120,21 @@ FAILING = {
         inventory(host_vars={"server2": {"shardinel_engine": "valkey"}}),
         r"shardinel_engine differs between hosts \(server1: redis, server2: valkey\): every host of a topology must run the same engine",
     ),
+    "placeholder_monitor_password": (
+        inventory(group_vars={"shardinel_monitor_password": "CHANGE_ME-monitor"}),
+        r"Placeholder password.*: shardinel_monitor_password\.",
+    ),
+    "tls_only_without_tls": (inventory(group_vars={"shardinel_tls_only": True}),
+                             r"shardinel_tls_only is true but shardinel_tls is false"),
+    "tls_without_certificates": (
+        inventory(group_vars={"shardinel_tls": True}),
+        r"shardinel_tls is true but shardinel_tls_ca_file, shardinel_tls_cert_file, shardinel_tls_key_file are empty",
+    ),
+    "tls_certificate_missing_on_host": (
+        inventory(group_vars={"shardinel_tls": True, "shardinel_tls_ca_file": "/nonexistent/ca.crt",
+                              "shardinel_tls_cert_file": "/etc/hostname", "shardinel_tls_key_file": "/nonexistent/host.key"}),
+        r"shardinel_tls_ca_file is /nonexistent/ca\.crt, shardinel_tls_key_file is /nonexistent/host\.key: not found on server",
+    ),
     "negative_restart_delay": (
         inventory(group_vars={"redis_server_restart_delay": -1}),
         r"redis_server_restart_delay is -1 on server1; it must be 0 or more",
@@ -136,6 +151,7 @@ PASSING = {
         servers=("server1", "server2", "server3"),
         group_vars={"redis_server_min_replicas_to_write": 1,
                     **shards({"name": "a", "replicas": ["server2", "server3"]}, {"name": "b", "replicas": ["server1", "server3"]})}),
+    "tls_generated": inventory(group_vars={"shardinel_tls": True, "shardinel_tls_generate": True}),
     "restart_before_failover_warns": inventory(group_vars={"redis_server_restart_delay": 4, "shardinel_sentinel_down_after_milliseconds": 3000}),
 }
 
@@ -158,7 +174,7 @@ def run_case(directory: Path, name: str, inventory_data: dict | Path) -> dict:
          "-e", json.dumps({"preflight_marker": str(marker), **extra})],
         capture_output=True, text=True, env=env, timeout=240, check=False,
     )
-    return {"rc": result.returncode, "output": result.stdout + result.stderr, "marker": marker.exists()}
+    return {"rc": result.returncode, "output": result.stdout + result.stderr, "marker": marker.exists(), "dir": case_dir}
 
 
 @pytest.fixture(scope="module")
@@ -239,3 +255,19 @@ def test_restart_delay_not_above_failover_warns(results):
 def test_default_settings_do_not_warn_about_guards(results):
     output = results["seed_layout_warns"]["output"]
     assert "WARNING: redis_server_restart_delay" not in output and "the write guard asks for every replica" not in output
+
+
+def test_tls_generate_makes_a_ca_and_a_certificate_per_host(results):
+    result = results["tls_generated"]
+    assert result["rc"] == 0 and result["marker"], result["output"]
+    generated = result["dir"] / "shardinel-tls"
+    assert (generated / "ca.key").stat().st_mode & 0o777 == 0o600
+    for host, ip in (("server1", "127.0.1.1"), ("server2", "127.0.2.1")):
+        assert (generated / f"{host}.key").stat().st_mode & 0o777 == 0o600
+        text = subprocess.run(["openssl", "x509", "-in", str(generated / f"{host}.crt"), "-noout", "-text"],
+                              capture_output=True, text=True, check=True).stdout
+        assert f"IP Address:{ip}" in text and "TLS Web Server Authentication" in text and "TLS Web Client Authentication" in text
+        verified = subprocess.run(["openssl", "verify", "-CAfile", str(generated / "ca.crt"), str(generated / f"{host}.crt")],
+                                  capture_output=True, text=True, check=False)
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "PRIVATE KEY" not in result["output"]

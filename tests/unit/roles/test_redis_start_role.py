@@ -16,7 +16,9 @@ from pathlib import Path
 
 import redis
 
-SCRIPT = Path(__file__).resolve().parents[3] / "roles" / "redis_server" / "files" / "redis_start_role.py"
+ROLES = Path(__file__).resolve().parents[3] / "roles"
+SCRIPT = ROLES / "redis_server" / "files" / "redis_start_role.py"
+HOST_LAYOUT = ROLES / "shardinel" / "files" / "host_layout.py"
 
 
 def _module():
@@ -39,7 +41,7 @@ def run(tmp_path: Path, shard: str, settings: dict) -> tuple[str, str]:
 def settings_for(topology, shard: str, me: str, sentinels: list[str] | None = None) -> dict:
     client = topology.sentinel_users["client"]
     return {"sentinels": topology.sentinel_addresses if sentinels is None else sentinels, "user": client.username,
-            "password": client.password, "instances": {shard: me}}
+            "password": client.password, "instances": {shard: me}, "host_layout": str(HOST_LAYOUT)}
 
 
 def test_the_master_and_its_replica_start_as_they_are(shared_topology, tmp_path):
