@@ -50,7 +50,9 @@ run_molecule() {
   molecule test --all
 }
 
-PYTEST_ARGS=(-q -rfE)
+# Two workers, one test file each at a time: most tests wait on Sentinel timeouts, not on the CPU
+# (measured: 292 s instead of 568 s on a 2-core machine). Each worker starts its own topologies.
+PYTEST_ARGS=(-q -rfE -n 2 --dist loadfile)
 started=$(date +%s)
 stage_started=$started
 timings=()
