@@ -132,7 +132,8 @@ def test_ignore_exceptions_returns_the_default_while_a_master_is_gone(fresh_topo
             cache, strict_cache = caches["default"], caches["strict"]
             assert cache.client is strict_cache.client
             assert cache.client.wait_for_switch_listener(5)
-            key = next(f"k{i}" for i in range(100) if cache.client.shard_for(cache.make_key(f"k{i}")) == "shard1")
+            # The two caches have different KEY_PREFIXes: the key must live on shard1 for both.
+            key = next(f"k{i}" for i in range(200) if {cache.client.shard_for(c.make_key(f"k{i}")) for c in (cache, strict_cache)} == {"shard1"})
             cache.set(key, "kept", timeout=None)
             strict_cache.set(key, "kept", timeout=None)
             old = cache.client.master_for_shard("shard1")
