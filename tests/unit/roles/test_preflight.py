@@ -135,6 +135,18 @@ FAILING = {
                               "shardinel_tls_cert_file": "/etc/hostname", "shardinel_tls_key_file": "/nonexistent/host.key"}),
         r"shardinel_tls_ca_file is /nonexistent/ca\.crt, shardinel_tls_key_file is /nonexistent/host\.key: not found on server",
     ),
+    "previous_password_equals_current": (
+        inventory(group_vars={"shardinel_app_previous_passwords": ["t-old-app-1", PASSWORDS["shardinel_app_password"]]}),
+        r"shardinel_app_previous_passwords\[1\] equals shardinel_app_password: a previous password must differ from the current one",
+    ),
+    "previous_passwords_not_a_list": (
+        inventory(group_vars={"shardinel_sentinel_admin_previous_passwords": "t-old-sentinel-admin"}),
+        r"shardinel_sentinel_admin_previous_passwords must be a list of passwords",
+    ),
+    "sentinel_password_with_whitespace": (
+        inventory(group_vars={"shardinel_sentinel_password": "t sentinel 91de"}),
+        r"shardinel_sentinel_password must not contain whitespace",
+    ),
     "negative_restart_delay": (
         inventory(group_vars={"redis_server_restart_delay": -1}),
         r"redis_server_restart_delay is -1 on server1; it must be 0 or more",
@@ -152,6 +164,7 @@ PASSING = {
         group_vars={"redis_server_min_replicas_to_write": 1,
                     **shards({"name": "a", "replicas": ["server2", "server3"]}, {"name": "b", "replicas": ["server1", "server3"]})}),
     "tls_generated": inventory(group_vars={"shardinel_tls": True, "shardinel_tls_generate": True}),
+    "rotation_in_progress": inventory(group_vars={"shardinel_admin_previous_passwords": ["t-old-admin-1", "t-old-admin-2"]}),
     "restart_before_failover_warns": inventory(group_vars={"redis_server_restart_delay": 4, "shardinel_sentinel_down_after_milliseconds": 3000}),
 }
 

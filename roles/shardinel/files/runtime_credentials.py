@@ -1,0 +1,205 @@
+"""Apply ACL users and the credentials the servers use to running Redis instances and Sentinels, without a restart.
+
+Reads a JSON spec on stdin and writes a JSON report on stdout. Two phases, run on every host in turn so that
+every server accepts a new password before any server starts using it:
+
+- ``accept``: the ACL users (``ACL SETUSER``, ``ACL DELUSER``; Sentinels then ``SENTINEL FLUSHCONFIG``).
+  ``ACL LOAD`` is not used: before Redis 7.2 it disconnects every client, replicas included.
+- ``use``: ``masteruser``/``masterauth`` (``CONFIG SET``) on Redis instances; ``sentinel-user``/``sentinel-pass``
+  (``SENTINEL CONFIG SET``) and each monitor's ``auth-user``/``auth-pass`` (``SENTINEL SET``) on Sentinels.
+
+A user is compared with what the server holds: its on/off and nopass flags, its password hashes, and its rules
+as the server itself normalizes them (the rules are set on a disabled probe user, read back and deleted).
+A server that does not answer is skipped: it reads the files when it starts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+PROBE_USER = "shardinel-rules-probe"
+CLI_TIMEOUT = 20
+
+
+class CredentialError(Exception):
+    pass
+
+
+def quote(argument):
+    """One argument of a command-line tool input line (double-quoted; the tool reads C-style escapes)."""
+    return json.dumps(str(argument), ensure_ascii=False)
+
+
+def run_cli(cli, address, user, password, commands):
+    """Run ``commands`` (lists of arguments) in one session; returns the JSON replies, one per command.
+
+    Raises ConnectionError when the server does not answer; an error reply is ``{"error": text}``.
+    """
+    host, port = address.rsplit(":", 1)
+    argv = list(cli) + ["--no-auth-warning", "--json", "--user", user, "-h", host.strip("[]"), "-p", port]
+    result = subprocess.run(
+        argv, input="\n".join(" ".join(quote(arg) for arg in command) for command in commands).encode("utf-8"),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ, REDISCLI_AUTH=password),
+        timeout=CLI_TIMEOUT, check=False)
+    lines = result.stdout.decode("utf-8", "replace").splitlines()
+    if not lines:
+        raise ConnectionError(result.stderr.decode("utf-8", "replace").strip() or "no answer")
+    replies = []
+    for line in lines:
+        try:
+            replies.append(json.loads(line))
+        except ValueError:
+            replies.append({"error": line})
+    return replies
+
+
+def is_error(reply):
+    return isinstance(reply, dict) and set(reply) == {"error"}
+
+
+def log_in(cli, target):
+    """The first accepted password of the login user, or None when the server does not answer."""
+    for password in target["login_passwords"]:
+        try:
+            replies = run_cli(cli, target["address"], target["login_user"], password, [["ACL", "WHOAMI"]])
+        except ConnectionError:
+            return None
+        if replies == [target["login_user"]]:
+            return password
+    raise CredentialError("%s refuses user %s with %s and its previous passwords"
+                          % (target["address"], target["login_user"], target["login_variable"]))
+
+
+def setuser_arguments(user):
+    secrets = ["nopass"] if user.get("nopass") else ["#" + digest for digest in user["hashes"]]
+    return [user["name"], "reset", "on" if user["enabled"] else "off"] + secrets + user["rules"].split()
+
+
+def differs(held, probe, user):
+    if not isinstance(held, dict):
+        return True
+    flags = held.get("flags", [])
+    return (("on" in flags) != bool(user["enabled"]) or ("nopass" in flags) != bool(user.get("nopass"))
+            or sorted(held.get("passwords", [])) != sorted(user["hashes"])
+            or any(held.get(field) != probe.get(field) for field in ("commands", "keys", "channels", "selectors")))
+
+
+def user_changes(cli, target, password):
+    """The ACL commands that make the server hold exactly the wanted users, each with the name it changes."""
+    users = target["users"]
+    commands = [["ACL", "USERS"]]
+    for user in users:
+        commands += [["ACL", "GETUSER", user["name"]], ["ACL", "SETUSER", PROBE_USER, "reset"] + user["rules"].split(),
+                     ["ACL", "GETUSER", PROBE_USER]]
+    commands.append(["ACL", "DELUSER", PROBE_USER])
+    replies = run_cli(cli, target["address"], target["login_user"], password, commands)
+    if len(replies) != len(commands) or not isinstance(replies[0], list):
+        raise CredentialError("%s: unexpected answer to the ACL queries: %s" % (target["address"], replies[:1]))
+    changes = []
+    for index, user in enumerate(users):
+        held, probe_set, probe = replies[1 + 3 * index: 4 + 3 * index]
+        if is_error(probe_set):
+            raise CredentialError("%s: the rules of user %s are refused: %s" % (target["address"], user["name"], probe_set))
+        if differs(held, probe, user):
+            changes.append((user["name"], ["ACL", "SETUSER"] + setuser_arguments(user)))
+    wanted = {user["name"] for user in users} | {PROBE_USER}
+    changes += [(name, ["ACL", "DELUSER", name]) for name in replies[0] if name not in wanted]
+    return changes
+
+
+def unquote(value):
+    """A value of a line Sentinel wrote: double-quoted with backslash escapes by Ansible, bare by Sentinel."""
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    return value
+
+
+def monitor_credentials(path):
+    """{shard: {"auth-user": ..., "auth-pass": ...}} from a Sentinel's config file, which it rewrites on every change."""
+    found = {}
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            parts = line.rstrip("\n").split(" ", 3)
+            if len(parts) == 4 and parts[0] == "sentinel" and parts[1] in ("auth-user", "auth-pass"):
+                found.setdefault(parts[2], {})[parts[1]] = unquote(parts[3])
+    return found
+
+
+def used_changes(cli, target, password):
+    """The commands that make the server use the wanted credentials, each with what it changes."""
+    address, user = target["address"], target["login_user"]
+    if target["kind"] == "redis":
+        wanted = target["config"]
+        replies = run_cli(cli, address, user, password, [["CONFIG", "GET", name] for name in wanted])
+        held = {}
+        for reply in replies:
+            held.update(reply if isinstance(reply, dict) else {})
+        return [(name, ["CONFIG", "SET", name, value]) for name, value in wanted.items() if held.get(name) != value]
+    changes = []
+    replies = run_cli(cli, address, user, password, [["SENTINEL", "CONFIG", "GET", name] for name in target["sentinel_config"]])
+    held = {}
+    for reply in replies:
+        held.update(reply if isinstance(reply, dict) else {})
+    changes += [(name, ["SENTINEL", "CONFIG", "SET", name, value])
+                for name, value in target["sentinel_config"].items() if held.get(name) != value]
+    monitors = monitor_credentials(target["config_file"])
+    for shard in target["shards"]:
+        if shard not in monitors:
+            continue
+        options = []
+        for option, value in target["monitor_auth"].items():
+            if monitors[shard].get(option) != value:
+                options += [option, value]
+        if options:
+            changes.append(("%s %s" % (shard, "/".join(options[::2])), ["SENTINEL", "SET", shard] + options))
+    return changes
+
+
+def apply(spec, target):
+    """What was (or, in check mode, would be) changed on one server; None when it does not answer."""
+    password = log_in(spec["cli"], target)
+    if password is None:
+        return None
+    if spec["phase"] == "accept":
+        changes = user_changes(spec["cli"], target, password)
+        if changes and target["kind"] == "sentinel":
+            changes.append(("config file", ["SENTINEL", "FLUSHCONFIG"]))
+    else:
+        changes = used_changes(spec["cli"], target, password)
+    described = [what for what, _command in changes]
+    if changes and not spec["check"]:
+        replies = run_cli(spec["cli"], target["address"], target["login_user"], password, [command for _what, command in changes])
+        failed = [what for what, reply in zip(described, replies) if is_error(reply) or reply is None]
+        if failed or len(replies) != len(changes):
+            raise CredentialError("%s: could not change %s: %s" % (target["address"], ", ".join(failed or described), replies))
+    return described
+
+
+def redact(text, secrets):
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, "********")
+    return text
+
+
+def main():
+    spec = json.load(sys.stdin)
+    report = {"changed": {}, "not_running": []}
+    try:
+        for target in spec["targets"]:
+            changed = apply(spec, target)
+            if changed is None:
+                report["not_running"].append(target["address"])
+            elif changed:
+                report["changed"][target["address"]] = changed
+    except (CredentialError, OSError, subprocess.SubprocessError) as error:
+        sys.stderr.write(redact(str(error), spec.get("redact", [])) + "\n")
+        return 1
+    sys.stdout.write(json.dumps(report) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
