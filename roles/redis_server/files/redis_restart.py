@@ -16,9 +16,10 @@ NOGOODSLAVE), then wait until every Sentinel names the new master and it reports
 write in between (the shardinel client holds a shard's commands from the failover's start to +switch-master).
 Then the old master is pointed at the new one (what Sentinel does on its next INFO, up to 10 s later) and the
 wait goes on until it reports ROLE slave of it with its link connected. Nothing happens to a replica.
-restart: switchover, then systemctl restart, then wait until the instance reports ROLE slave of the master with its
-link connected, and every Sentinel lists it as a replica, up, with master-link-status ok, from an INFO it sent after
-the restart (Sentinel asks replicas every 10 s).
+restart: switchover, wait until the instance is not loading, syncing or rewriting its AOF (Redis ignores SIGTERM
+while it writes the AOF that follows a full sync), systemctl restart, then wait until the instance reports ROLE slave
+of the master with its link connected, and every Sentinel lists it as a replica, up, with master-link-status ok, from
+an INFO it sent after the restart (Sentinel asks replicas every 10 s).
 check: for each shard, whether every Sentinel answers and names the same master, and which replicas every
 Sentinel lists as in sync.
 """
@@ -131,6 +132,18 @@ class Topology:
         silent = sorted(set(self.sentinels) - set(views))
         return told + ("; no answer from %s" % ", ".join(silent) if silent else "")
 
+    def info(self, address, *sections):
+        """INFO of the sections as a dict of strings ({} when the instance does not answer)."""
+        text = self.text(address, self.settings["user"], self.settings.get("password", ""), "INFO", *sections)
+        return dict(line.split(":", 1) for line in text.splitlines() if ":" in line and not line.startswith("#"))
+
+    def ready_to_stop(self, address):
+        """Not loading, syncing or rewriting its AOF: Redis ignores SIGTERM while it writes the AOF that follows a full
+        sync ("Writing initial AOF, can't exit"), and systemd would wait TimeoutStopSec, then kill it."""
+        info = self.info(address, "persistence", "replication")
+        busy = ("loading", "aof_rewrite_in_progress", "aof_rewrite_scheduled", "master_sync_in_progress")
+        return bool(info) and all(info.get(key, "0").strip() == "0" for key in busy)
+
     def connected_replica_of(self, address, master):
         role = self.role(address)
         return role[:4] == ["slave", master.rsplit(":", 1)[0], int(master.rsplit(":", 1)[1]), "connected"]
@@ -197,6 +210,7 @@ class Topology:
         master = report.get("new_master") or report["master_before"]
         if master == address:
             raise RestartError("%s is still the master of %s" % (address, shard))
+        self.wait(lambda: self.ready_to_stop(address), "%s to finish loading, syncing and rewriting its AOF" % address)
         started = time.monotonic()
         result = subprocess.run(["systemctl", "restart", unit], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
         if result.returncode != 0:

@@ -19,9 +19,11 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 PROBE_USER = "shardinel-rules-probe"
 CLI_TIMEOUT = 20
+RECHECK_DELAY = 1.0
 
 
 class CredentialError(Exception):
@@ -165,6 +167,10 @@ def apply(spec, target):
         return None
     if spec["phase"] == "accept":
         changes = user_changes(spec["cli"], target, password)
+        if changes:
+            # Seen now and then on a replica right after a (re)sync: one user read back differently once. Ask again.
+            time.sleep(RECHECK_DELAY)
+            changes = user_changes(spec["cli"], target, password)
         if changes and target["kind"] == "sentinel":
             changes.append(("config file", ["SENTINEL", "FLUSHCONFIG"]))
     else:
