@@ -2,35 +2,25 @@
 one-line notice and nothing changes on the host."""
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from expected import HOSTS, SCENARIO
+from expected import HOSTS
+from playbook_run import run_playbook, task_results
 
-REPO = SCENARIO.parent.parent
 PLAYBOOK = Path(__file__).resolve().parent / "kernel_settings.yml"
 
 
 @pytest.fixture(scope="module")
 def kernel_run():
-    inventory = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_FORCE_COLOR="false")
-    collections = str(REPO / ".cache" / "collections")
-    env["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join(filter(None, [collections, env.get("ANSIBLE_COLLECTIONS_PATH")]))
-    result = subprocess.run(["ansible-playbook", "-i", str(inventory), str(PLAYBOOK)], capture_output=True, text=True,
-                            env=env, cwd=str(REPO), timeout=600, check=False)
+    result = run_playbook(PLAYBOOK, timeout=600)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     return json.loads(result.stdout)
 
 
 def _messages(report, task_name):
-    """{host: msg} of a task that ran; role tasks are named "<role FQCN> : <name>"."""
-    return {host: result.get("msg") for play in report["plays"] for task in play["tasks"]
-            if task["task"]["name"].split(" : ")[-1] == task_name for host, result in task["hosts"].items()
-            if not result.get("skipped")}
+    return {host: result.get("msg") for host, result in task_results(report, task_name).items()}
 
 
 def test_kernel_settings_are_skipped_with_a_notice_and_change_nothing(kernel_run, hosts):

@@ -5,36 +5,28 @@ link stays up and no Sentinel publishes +sdown. Only where the scenario's group_
 """
 
 import json
-import os
-import subprocess
 import sys
-import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from expected import BOOTSTRAP, GROUP_VARS, HOSTS, SCENARIO, SENTINEL_PORTS, address, sentinel_addresses
+from playbook_run import REPO, run_playbook
 
 pytestmark = pytest.mark.skipif(not GROUP_VARS.get("shardinel_test_rotation"), reason="only where shardinel_test_rotation is set")
 
-REPO = SCENARIO.parent.parent
-CLIENT_PATH = str(REPO / "plugins" / "module_utils")
+# The client package, and the unit tests' traffic thread.
+CLIENT_PATHS = [str(REPO / "plugins" / "module_utils"), str(REPO / "tests" / "unit")]
 USERS = ("admin", "replication", "sentinel", "app", "sentinel_admin", "sentinel_client")
 
 
 def _converge(tmp_path, name, extra_vars, expect_failure=False):
     """One run of the scenario's converge playbook with the given extra vars: the number of changed tasks per host,
     or with expect_failure the playbook's (JSON) output of a run that must fail."""
-    inventory = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
     extra = tmp_path / f"{name}.json"
     extra.write_text(json.dumps(extra_vars), encoding="utf-8")
     extra.chmod(0o600)
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_FORCE_COLOR="false")
-    collections = str(REPO / ".cache" / "collections")
-    env["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join(filter(None, [collections, env.get("ANSIBLE_COLLECTIONS_PATH")]))
-    result = subprocess.run(["ansible-playbook", "-i", str(inventory), "-e", f"@{extra}", str(SCENARIO.parent / "shared" / "converge.yml")],
-                            capture_output=True, text=True, env=env, cwd=str(REPO), timeout=900, check=False)
+    result = run_playbook(SCENARIO.parent / "shared" / "converge.yml", "-e", f"@{extra}")
     if expect_failure:
         assert result.returncode != 0, f"{name} did not fail: " + result.stdout[-4000:]
         return result.stdout
@@ -83,35 +75,9 @@ def _links_down(admin_password):
     return down
 
 
-class _Traffic(threading.Thread):
-    """SET and GET through one shardinel client; every exception is a failed command."""
-
-    def __init__(self, client, prefix):
-        super().__init__(daemon=True)
-        self.client, self.prefix = client, prefix
-        self.commands, self.failures = 0, []
-        self.stopping = threading.Event()
-
-    def run(self):
-        index = 0
-        while not self.stopping.is_set():
-            key = f"{self.prefix}:{index % 200}"
-            try:
-                self.client.set(key, index)
-                self.client.get(key)
-                self.commands += 2
-            except Exception as error:  # pylint: disable=broad-except
-                self.failures.append(repr(error))
-            index += 1
-            time.sleep(0.005)
-
-    def stop(self):
-        self.stopping.set()
-        self.join(timeout=10)
-
-
 def test_three_step_rotation_fails_no_command_and_restarts_nothing(secrets, tmp_path):
-    sys.path[:0] = [CLIENT_PATH] if CLIENT_PATH not in sys.path else []
+    sys.path[:0] = [path for path in CLIENT_PATHS if path not in sys.path]
+    from command_traffic import CommandTraffic
     from shardinel import ShardedSentinelClient
 
     admin, sentinel_admin = secrets["shardinel_admin_password"], secrets["shardinel_sentinel_admin_password"]
@@ -132,15 +98,13 @@ def test_three_step_rotation_fails_no_command_and_restarts_nothing(secrets, tmp_
     steps, traffic = {}, []
     old_client = client()
     try:
-        traffic.append(_Traffic(old_client, "rotation-old"))
-        traffic[0].start()
+        traffic.append(CommandTraffic(old_client, "rotation-old", keys=200, pause=0.005).start())
         # 1. Every user accepts a new password beside its current one; the servers use the new one among themselves.
         steps["1 add new"] = _converge(tmp_path, "add-new", _passwords(secrets, "rotated", ""))
         assert _links_down(admin + "-rotated") == []
         # 2. The applications move to the new password (a second client); the first keeps its connections.
         new_client = client("rotated")
-        traffic.append(_Traffic(new_client, "rotation-new"))
-        traffic[1].start()
+        traffic.append(CommandTraffic(new_client, "rotation-new", keys=200, pause=0.005).start())
         time.sleep(1)
         # 3. The old password is dropped.
         steps["3 drop old"] = _converge(tmp_path, "drop-old", _passwords(secrets, "rotated"))

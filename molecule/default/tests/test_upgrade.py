@@ -10,20 +10,17 @@ where the other tests expect it. Only where the scenario's group_vars set shardi
 """
 
 import json
-import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from expected import BOOTSTRAP, CLI, CLI_TLS_ARGS, GROUP_VARS, HOSTS, SCENARIO, address, sentinel_addresses
+from expected import BOOTSTRAP, CLI, CLI_TLS_ARGS, GROUP_VARS, HOSTS, address, sentinel_addresses
+from playbook_run import REPO, run_playbook, task_results
 
 pytestmark = pytest.mark.skipif(not GROUP_VARS.get("shardinel_test_restarts"), reason="only where shardinel_test_restarts is set")
 
-REPO = SCENARIO.parent.parent
-# The client package, and the writer thread of the unit tests and benchmarks.
 # The client package and the unit tests' writer thread, imported where used once this path is set.
 CLIENT_PATHS = [str(REPO / "plugins" / "module_utils"), str(REPO / "tests" / "unit" / "client")]
 
@@ -185,22 +182,12 @@ def _processes(hosts):
 
 
 def _run_upgrade_playbook(*extra_vars):
-    inventory = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_FORCE_COLOR="false")
-    collections = str(REPO / ".cache" / "collections")
-    env["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join(filter(None, [collections, env.get("ANSIBLE_COLLECTIONS_PATH")]))
     # Two data hosts and no witness: a whole-host loss is not survivable, which the upgrade refuses by default.
-    return subprocess.run(["ansible-playbook", "-i", str(inventory), "shardinel.redis.upgrade",
-                           "-e", "shardinel_upgrade_require_survivable=false", *extra_vars],
-                          capture_output=True, text=True, env=env, cwd=str(REPO), timeout=900, check=False)
+    return run_playbook("shardinel.redis.upgrade", "-e", "shardinel_upgrade_require_survivable=false", *extra_vars)
 
 
 def _printed(report, task_name):
-    for play in report["plays"]:
-        for task in play["tasks"]:
-            if task["task"]["name"] == task_name:
-                return [line for result in task["hosts"].values() for line in result.get("msg", [])]
-    return []
+    return [line for result in task_results(report, task_name).values() for line in result.get("msg", [])]
 
 
 def test_upgrade_playbook_under_live_writers(hosts, secrets, client, show):

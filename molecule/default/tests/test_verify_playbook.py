@@ -5,34 +5,19 @@ shard over and back (restore), and must report routing verified with no canary l
 """
 
 import json
-import os
-import subprocess
-from pathlib import Path
 
-from expected import BOOTSTRAP, SCENARIO
-
-REPO = SCENARIO.parent.parent
-
-
-def _run_verify_playbook():
-    inventory = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_FORCE_COLOR="false")
-    collections = str(REPO / ".cache" / "collections")
-    env["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join(filter(None, [collections, env.get("ANSIBLE_COLLECTIONS_PATH")]))
-    return subprocess.run(["ansible-playbook", "-i", str(inventory), "shardinel.redis.verify"],
-                          capture_output=True, text=True, env=env, cwd=str(REPO), timeout=900, check=False)
+from expected import BOOTSTRAP
+from playbook_run import run_playbook, task_results
 
 
 def _task_results(report, name):
-    for play in report["plays"]:
-        for task in play["tasks"]:
-            if task["task"]["name"] == name:
-                return list(task["hosts"].values())
-    raise AssertionError(f"task {name!r} did not run")
+    results = list(task_results(report, name).values())
+    assert results, f"task {name!r} did not run"
+    return results
 
 
 def test_verify_playbook_drills_every_shard():
-    result = _run_verify_playbook()
+    result = run_playbook("shardinel.redis.verify")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     report = json.loads(result.stdout)
     lines = next(r["msg"] for r in _task_results(report, "Print the report") if "msg" in r)

@@ -130,23 +130,20 @@ def monitor_credentials(path):
     return found
 
 
-def used_changes(cli, target, password):
-    """The commands that make the server use the wanted credentials, each with what it changes."""
-    address, user = target["address"], target["login_user"]
-    if target["kind"] == "redis":
-        wanted = target["config"]
-        replies = run_cli(cli, address, user, password, [["CONFIG", "GET", name] for name in wanted])
-        held = {}
-        for reply in replies:
-            held.update(reply if isinstance(reply, dict) else {})
-        return [(name, ["CONFIG", "SET", name, value]) for name, value in wanted.items() if held.get(name) != value]
-    changes = []
-    replies = run_cli(cli, address, user, password, [["SENTINEL", "CONFIG", "GET", name] for name in target["sentinel_config"]])
+def setting_changes(cli, target, password, prefix, wanted):
+    """``prefix`` CONFIG SET commands for the settings in ``wanted`` that the server holds otherwise (``prefix`` CONFIG GET)."""
+    replies = run_cli(cli, target["address"], target["login_user"], password, [prefix + ["CONFIG", "GET", name] for name in wanted])
     held = {}
     for reply in replies:
         held.update(reply if isinstance(reply, dict) else {})
-    changes += [(name, ["SENTINEL", "CONFIG", "SET", name, value])
-                for name, value in target["sentinel_config"].items() if held.get(name) != value]
+    return [(name, prefix + ["CONFIG", "SET", name, value]) for name, value in wanted.items() if held.get(name) != value]
+
+
+def used_changes(cli, target, password):
+    """The commands that make the server use the wanted credentials, each with what it changes."""
+    if target["kind"] == "redis":
+        return setting_changes(cli, target, password, [], target["config"])
+    changes = setting_changes(cli, target, password, ["SENTINEL"], target["sentinel_config"])
     monitors = monitor_credentials(target["config_file"])
     for shard in target["shards"]:
         if shard not in monitors:

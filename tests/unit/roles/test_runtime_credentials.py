@@ -7,17 +7,17 @@ Run as the roles run it (the script on stdin-fed JSON, the redis-cli of this mac
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 import redis
 
+from ansible_collections.shardinel.redis.plugins.filter.acl_users import acl_users
+from command_traffic import CommandTraffic
 from redis_topology import REDIS_USER_RULES, SENTINEL_USER_RULES, RedisTopology, User
 from shardinel import ShardedSentinelClient
 
@@ -25,19 +25,15 @@ SCRIPT = Path(__file__).resolve().parents[3] / "roles" / "shardinel" / "files" /
 CLI = ["redis-cli"]
 
 
-def digest(password: str) -> str:
-    return hashlib.sha256(password.encode()).hexdigest()
-
-
 def acl_user(name: str, rules: str, passwords: list[str]) -> dict:
-    return {"name": name, "enabled": True, "nopass": False, "hashes": [digest(p) for p in passwords], "rules": rules}
+    return {"name": name, "password": passwords[0], "previous_passwords": passwords[1:], "rules": rules}
 
 
 def targets(topology: RedisTopology, accepted: dict[str, list[str]]) -> tuple[list[dict], list[dict]]:
     """(Redis targets, Sentinel targets) as the roles build them: ``accepted`` maps a user to its passwords, current first."""
-    default_off = {"name": "default", "enabled": False, "nopass": False, "hashes": [], "rules": ""}
-    redis_users = [default_off] + [acl_user(role, rules, accepted[role]) for role, rules in REDIS_USER_RULES.items()]
-    sentinel_users = [default_off] + [acl_user(name, SENTINEL_USER_RULES[name], accepted[name]) for name in SENTINEL_USER_RULES]
+    default_off = {"name": "default", "enabled": False}
+    redis_users = acl_users([default_off] + [acl_user(role, rules, accepted[role]) for role, rules in REDIS_USER_RULES.items()])
+    sentinel_users = acl_users([default_off] + [acl_user(name, SENTINEL_USER_RULES[name], accepted[name]) for name in SENTINEL_USER_RULES])
     redis_targets = [{"address": member.address_string, "kind": "redis", "login_user": "admin", "login_passwords": accepted["admin"],
                       "login_variable": "shardinel_admin_password", "users": redis_users,
                       "config": {"masteruser": "replication", "masterauth": accepted["replication"][0]}}
@@ -98,38 +94,6 @@ def links_up(topology: RedisTopology, admin_password: str) -> bool:
     return True
 
 
-class Traffic:
-    """SET and GET through one shardinel client in a thread; every exception is a failed command."""
-
-    def __init__(self, client: ShardedSentinelClient, prefix: str) -> None:
-        self.client, self.prefix = client, prefix
-        self.commands = 0
-        self.failures: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        index = 0
-        while not self._stop.is_set():
-            key = f"{self.prefix}:{index % 500}"
-            try:
-                self.client.set(key, index)
-                assert self.client.get(key) is not None
-                self.commands += 2
-            except Exception as error:  # pylint: disable=broad-except
-                self.failures.append(repr(error))
-            index += 1
-            time.sleep(0.002)
-
-    def __enter__(self) -> "Traffic":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-
 class SdownWatch:
     """Every +sdown/+odown event any Sentinel publishes while it runs."""
 
@@ -176,7 +140,7 @@ def test_three_step_rotation_fails_no_command_and_restarts_nothing(topology):
     watch = SdownWatch(topology)
     old_client = ShardedSentinelClient(topology.sentinel_addresses, **topology.client_kwargs())
     try:
-        with Traffic(old_client, "old") as old_traffic:
+        with CommandTraffic(old_client, "old") as old_traffic:
             time.sleep(0.5)
             # Step 1: every user accepts the new password; the servers use it for their own links.
             step1 = converge(topology, {user: new[user] + old[user] for user in old})
@@ -186,7 +150,7 @@ def test_three_step_rotation_fails_no_command_and_restarts_nothing(topology):
             # Step 2: the applications move to the new password (a new client), the old one keeps running.
             kwargs = dict(username="app", password=new["app"][0], sentinel_username="sentinel-client",
                           sentinel_password=new["sentinel-client"][0])
-            with ShardedSentinelClient(topology.sentinel_addresses, **kwargs) as new_client, Traffic(new_client, "new") as new_traffic:
+            with ShardedSentinelClient(topology.sentinel_addresses, **kwargs) as new_client, CommandTraffic(new_client, "new") as new_traffic:
                 time.sleep(1.0)
                 # Step 3: the old passwords are dropped.
                 step3 = converge(topology, new)

@@ -1,0 +1,26 @@
+"""ansible-playbook on the running scenario's inventory, with the collection from this checkout and the JSON callback."""
+
+import os
+import subprocess
+from pathlib import Path
+
+from expected import SCENARIO
+
+REPO = SCENARIO.parent.parent
+
+
+def run_playbook(playbook, *arguments, timeout=900):
+    """The finished run (stdout is the JSON report); ``playbook`` is a path or a collection playbook name."""
+    inventory = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_FORCE_COLOR="false")
+    collections = str(REPO / ".cache" / "collections")
+    env["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join(filter(None, [collections, env.get("ANSIBLE_COLLECTIONS_PATH")]))
+    return subprocess.run(["ansible-playbook", "-i", str(inventory), str(playbook), *arguments],
+                          capture_output=True, text=True, env=env, cwd=str(REPO), timeout=timeout, check=False)
+
+
+def task_results(report, task_name):
+    """{host: result} of the hosts a task ran on (not skipped); a role's tasks are named "<role FQCN> : <name>"."""
+    return {host: result for play in report["plays"] for task in play["tasks"]
+            if task_name in (task["task"]["name"], task["task"]["name"].split(" : ")[-1])
+            for host, result in task["hosts"].items() if not result.get("skipped")}
