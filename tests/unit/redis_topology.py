@@ -49,7 +49,7 @@ REDIS_USER_RULES = {
         "allchannels +multi +slaveof +ping +exec +subscribe +config|rewrite +role +publish +info"
         " +client|setname +client|kill +script|kill"
     ),
-    "app": "~* allchannels +@read +@write +@connection +@pubsub +@scripting +@transaction -@dangerous",
+    "app": "~* allchannels +@read +@write +@connection +@pubsub +@scripting +@transaction -@dangerous +migrate +restore",
 }
 # The channels shardinel's listener subscribes to (shardinel.failover_events.CHANNELS), and no others.
 SENTINEL_CLIENT_CHANNELS = (

@@ -2,8 +2,9 @@
 
 from .client import DisredisClient, ShardedSentinelClient
 from .failover_events import CHANNELS as FAILOVER_CHANNELS
-from .errors import (CrossShardError, DurabilityError, KeylessCommandError, NoSentinelAvailableError, ShardUnavailableError,
-                     UnknownShardError)
+from .errors import (CrossShardError, DurabilityError, KeylessCommandError, LayoutChangedError, LayoutUnavailableError,
+                     NoSentinelAvailableError, ShardUnavailableError, UnknownShardError)
+from .layout import Layout
 from .pipeline import ShardedPipeline
 from .redis_import import HAS_REDIS, REDIS_IMPORT_ERROR
 from .slot_table import build_slot_table
@@ -11,7 +12,8 @@ from .slots import SLOT_COUNT, key_slot
 
 __all__ = [
     "DisredisClient", "ShardedSentinelClient", "ShardedPipeline", "CrossShardError", "DurabilityError", "KeylessCommandError",
-    "NoSentinelAvailableError", "ShardUnavailableError", "UnknownShardError", "HAS_REDIS", "REDIS_IMPORT_ERROR",
+    "LayoutChangedError", "LayoutUnavailableError", "Layout", "NoSentinelAvailableError", "ShardUnavailableError",
+    "UnknownShardError", "HAS_REDIS", "REDIS_IMPORT_ERROR",
     "build_slot_table", "SLOT_COUNT", "key_slot", "FAILOVER_CHANNELS",
 ]
 __version__ = "0.2.0"

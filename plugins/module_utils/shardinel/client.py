@@ -11,13 +11,15 @@ from .addresses import Address, AddressLike, parse_addresses
 from .command_keys import CommandKeys, command_words
 from .command_plans import FANOUT_MERGES, SPLIT_COMMANDS, Plan, plan_command
 from .durability import DurableWrites, describe
-from .errors import DurabilityError, ShardUnavailableError, UnknownShardError
+from .errors import DurabilityError, LayoutChangedError, LayoutUnavailableError, ShardUnavailableError, UnknownShardError
 from .failover_pause import FailoverPause
+from .key_pull import KeyPull
+from .layout import Layout
+from .layout_follower import LayoutFollower
 from .pipeline import ShardedPipeline
 from .redis_import import (AuthenticationError, CoreCommands, NoBackoff, ReadOnlyError, RedisConnectionError, RedisError,
                            RedisTimeoutError, Retry, redis)
 from .sentinel_directory import SentinelDirectory
-from .slot_table import build_slot_table
 from .slots import key_slot
 from .switch_listener import SwitchListener
 from .tls_settings import check_tls_kwargs, sentinel_kwargs_with_tls
@@ -77,6 +79,15 @@ class ShardedSentinelClient(CoreCommands):
     set itself: ``sentinel_kwargs={"ssl": False}`` reaches plaintext Sentinels, and for example
     ``sentinel_kwargs={"ssl_ca_certs": ...}`` another CA. ``ssl_*`` settings while ``ssl`` is off raise
     ValueError, since redis-py would ignore them.
+
+    Layout: without ``service_names`` the client routes on the shard layout that the collection
+    publishes on every master (shardinel.layout), read at start and about once a second after;
+    with none published, on every master the Sentinels monitor. While a reshard moves keys, a
+    command that touches a moving slot first pulls its keys from the previous owner (MIGRATE, so
+    the application user needs ``+migrate +restore``) and then runs on the new owner. A client that
+    could not read the layout for its lease (5 s unless the layout says otherwise) raises
+    LayoutUnavailableError for keyed commands until it can. With ``service_names`` the names are
+    fixed and no layout is read.
     """
 
     _event_dispatcher: Any = None
@@ -109,6 +120,9 @@ class ShardedSentinelClient(CoreCommands):
         self._read_from_replicas = bool(read_from_replicas)
         redis_kwargs.setdefault("retry", Retry(NoBackoff(), 0))
         self._redis_kwargs = dict(redis_kwargs, username=username, password=password)
+        self._pull = KeyPull(self, int(redis_kwargs.get("db") or 0), username, password,
+                             float(redis_kwargs.get("socket_timeout") or 5.0), self._failover_timeout)
+        self._follower: Optional[LayoutFollower] = None
         self._closed = False
         self._fast_commands: frozenset[str] = frozenset()
         self._lock = threading.Lock()
@@ -124,10 +138,15 @@ class ShardedSentinelClient(CoreCommands):
                 self._shards[name] = _Shard(name, address, self._redis_for(address))
             if not self._shards:
                 raise UnknownShardError(f"the Sentinels at {', '.join(self._directory.labels)} monitor no masters")
-            self.shards: list[str] = sorted(self._shards)
+            self._routing = Layout(0, self._shards)
+            self.shards: list[str] = list(self._routing.all_shards)
+            if names is None:
+                self._follower = LayoutFollower(self._layout_sources, self._install_layout, self._redis_kwargs,
+                                                min(sentinel_socket_timeout, 1.0))
+                self._follower.refresh()
+                self._follower.start()
             if self._durable is not None:
                 self._check_replica_counts(self._durable.replicas)
-            self._slot_table = build_slot_table(self.shards)
             self._command_keys = CommandKeys(self._command_table, self._getkeys)
             if follow_switch_events:
                 self._listener = SwitchListener(self._directory, self._on_switch, self._resync,
@@ -179,8 +198,41 @@ class ShardedSentinelClient(CoreCommands):
 
     # routing ------------------------------------------------------------------------------
     def shard_for(self, key: Any) -> str:
-        """Name of the shard that holds key."""
-        return self._slot_table[key_slot(key)]
+        """Name of the shard that holds key (while a reshard runs: its new owner)."""
+        return self._routing.owners[key_slot(key)]
+
+    @property
+    def layout(self) -> Layout:
+        """The shard layout this client routes on; version 0 when none is published or ``service_names`` was given."""
+        return self._routing
+
+    def _layout_sources(self) -> list[tuple[str, Address]]:
+        return [(name, self._shards[name].address) for name in self._routing.all_shards if name in self._shards]
+
+    def _install_layout(self, layout: Layout) -> None:
+        """Route on a newer layout; its new shards are looked up first, so a failure leaves the old one in place."""
+        for name in layout.all_shards:
+            if name not in self._shards:
+                address = self._directory.master_address(name)
+                with self._lock:
+                    if name not in self._shards:
+                        self._shards[name] = _Shard(name, address, self._redis_for(address))
+        self._routing = layout
+        self.shards = list(layout.all_shards)
+
+    def _current_routing(self) -> Layout:
+        """The layout to route a command on; raises LayoutUnavailableError once its lease ran out and a re-read fails."""
+        follower = self._follower
+        if follower is not None and time.monotonic() >= follower.lease_end and not follower.refresh():
+            if follower.auth_failure is not None:
+                raise follower.auth_failure
+            raise LayoutUnavailableError(follower.lease_s, follower.last_error)
+        return self._routing
+
+    def _still_current(self, routing: Optional[Layout]) -> None:
+        if routing is not None and self._current_routing() is not routing:
+            raise LayoutChangedError(f"the shard layout changed to version {self._routing.version} before this command "
+                                     f"was sent (planned on version {routing.version})")
 
     def master_for_shard(self, name: str) -> Address:
         """(host, port) of the shard's current master, as this client last learned it."""
@@ -195,8 +247,11 @@ class ShardedSentinelClient(CoreCommands):
         except KeyError:
             raise UnknownShardError(f"unknown shard {name!r}; shards are {', '.join(sorted(self._shards))}") from None
 
-    def _plan(self, args: Sequence[Any], transaction: bool = False) -> Plan:
-        return plan_command(args, self.shards, self.shard_for, self._command_keys.keys, transaction)
+    def _plan(self, args: Sequence[Any], transaction: bool = False, routing: Optional[Layout] = None) -> Plan:
+        routing = routing or self._routing
+        owners = routing.owners
+        return plan_command(args, list(routing.all_shards), lambda key: owners[key_slot(key)], self._command_keys.keys,
+                            transaction)
 
     # command execution ---------------------------------------------------------------------
     def execute_command(self, *args: Any, **options: Any) -> Any:
@@ -204,20 +259,34 @@ class ShardedSentinelClient(CoreCommands):
             raise RedisError("this ShardedSentinelClient is closed")
         if args[0] in self._fast_commands:
             return self._fast_call(args, options)
-        plan = self._plan(args)
-        if not self._fast_commands and not self._read_from_replicas:
-            fast = self._command_keys.single_key_commands() - SPLIT_COMMANDS.keys() - FANOUT_MERGES.keys()
-            self._fast_commands = fast - self._command_keys.write_commands() if self._durable is not None else fast
-        if len(plan.parts) == 1:
-            shard, part = plan.parts[0]
-            return plan.merge([self._call(shard, part, options)])
-        return plan.merge(self._map_parts(plan.parts, options))
+        return self._execute(args, options)
+
+    def _execute(self, args: tuple[Any, ...], options: dict[str, Any]) -> Any:
+        while True:
+            routing = self._current_routing()
+            plan = self._plan(args, routing=routing)
+            if not self._fast_commands and not self._read_from_replicas:
+                fast = self._command_keys.single_key_commands() - SPLIT_COMMANDS.keys() - FANOUT_MERGES.keys()
+                self._fast_commands = fast - self._command_keys.write_commands() if self._durable is not None else fast
+            try:
+                if len(plan.parts) == 1:
+                    shard, part = plan.parts[0]
+                    return plan.merge([self._call(shard, part, options, routing)])
+                return plan.merge(self._map_parts(plan.parts, options, routing))
+            except LayoutChangedError:
+                continue
 
     def _fast_call(self, args: tuple[Any, ...], options: dict[str, Any]) -> Any:
         """Single-key command on the master: one attempt without the retry machinery, then the normal path."""
-        shard = self._shards[self._slot_table[key_slot(args[1])]]
+        routing = self._routing
+        slot = key_slot(args[1])
+        follower = self._follower
+        if (routing.previous is not None and routing.is_moving(slot)) or (
+                follower is not None and time.monotonic() >= follower.lease_end):
+            return self._execute(args, options)
+        shard = self._shards[routing.owners[slot]]
         if shard.pause.paused:
-            return self._call(shard.name, args, options)
+            return self._execute(args, options)
         client = shard.client
         try:
             return client.execute_command(*args, **options)
@@ -226,12 +295,13 @@ class ShardedSentinelClient(CoreCommands):
         except (RedisError, OSError, ValueError, AttributeError) as exc:
             if shard.client is client and not isinstance(exc, FAILOVER_ERRORS):
                 raise
-        return self._call(shard.name, args, options)
+        return self._execute(args, options)
 
-    def _map_parts(self, parts: list[tuple[str, tuple[Any, ...]]], options: dict[str, Any]) -> list[Any]:
+    def _map_parts(self, parts: list[tuple[str, tuple[Any, ...]]], options: dict[str, Any],
+                   routing: Optional[Layout] = None) -> list[Any]:
         if len(parts) < 2:
-            return [self._call(shard, part, options) for shard, part in parts]
-        futures = [self._pool().submit(self._call, shard, part, options) for shard, part in parts]
+            return [self._call(shard, part, options, routing) for shard, part in parts]
+        futures = [self._pool().submit(self._call, shard, part, options, routing) for shard, part in parts]
         return [future.result() for future in futures]
 
     def _pool(self) -> ThreadPoolExecutor:
@@ -242,12 +312,23 @@ class ShardedSentinelClient(CoreCommands):
                 self._executor = ThreadPoolExecutor(max_workers=max(2, len(self._shards)), thread_name_prefix="shardinel")
             return self._executor
 
-    def _call(self, shard_name: str, args: tuple[Any, ...], options: dict[str, Any]) -> Any:
+    def _call(self, shard_name: str, args: tuple[Any, ...], options: dict[str, Any], routing: Optional[Layout] = None) -> Any:
+        moved = routing is not None and routing.previous is not None and self._pull.pull(routing, self._part_keys(args))
         durable = self._durable_for(args)
         if durable is not None:
-            return self._with_failover(shard_name, lambda client: self._durable_call(durable, client, shard_name, args, options))
-        read_only = self._read_from_replicas and args[0] in READ_ONLY_COMMANDS
-        return self._with_failover(shard_name, lambda client: client.execute_command(*args, **options), read_only)
+            return self._with_failover(shard_name, lambda client: self._durable_call(durable, client, shard_name, args, options),
+                                       routing=routing)
+        read_only = self._read_from_replicas and args[0] in READ_ONLY_COMMANDS and not moved
+        return self._with_failover(shard_name, lambda client: client.execute_command(*args, **options), read_only, routing)
+
+    def _part_keys(self, args: Sequence[Any]) -> list[Any]:
+        """The keys of one planned part (a split command's share; a fan-out has none)."""
+        name = str(command_words(args)[0]).upper()
+        if name in SPLIT_COMMANDS:
+            return list(args[1::2]) if name == "MSET" else list(args[1:])
+        if name in FANOUT_MERGES:
+            return []
+        return self._command_keys.keys(args)
 
     def _durable_for(self, args: tuple[Any, ...]) -> Optional[DurableWrites]:
         """The durability settings if this command must be acknowledged by replicas, else None."""
@@ -262,18 +343,25 @@ class ShardedSentinelClient(CoreCommands):
         durable.check(acknowledged, shard_name, client, str(command_words(args)[0]).upper(), reply)
         return reply
 
-    def _with_failover(self, shard_name: str, action: Any, read_only: bool = False) -> Any:
+    def _with_failover(self, shard_name: str, action: Any, read_only: bool = False, routing: Optional[Layout] = None) -> Any:
         """Run action(client) against the shard, re-asking Sentinel and retrying on failover errors.
 
         Errors of any kind raised while the shard's pool was being replaced are retried at once,
-        except DurabilityError: that write was sent, and is never sent twice.
+        except DurabilityError: that write was sent, and is never sent twice. A command planned on
+        ``routing`` that had to wait (a failover pause, a retry) raises LayoutChangedError if a newer
+        layout was installed meanwhile, instead of going to a shard the new layout moved its keys from.
         """
         shard = self._shard(shard_name)
         deadline: Optional[float] = None
         delay = 0.02
+        waited = False
         while True:
             if shard.pause.paused:
                 self._wait_out_pause(shard)
+                waited = True
+            if waited:
+                self._still_current(routing)
+            waited = True
             client = shard.client
             try:
                 if read_only:
@@ -453,8 +541,11 @@ class ShardedSentinelClient(CoreCommands):
         del shard_hint
         return ShardedPipeline(self, transaction)
 
-    def _run_batch(self, shard_name: str, commands: list[tuple[tuple[Any, ...], dict[str, Any]]], transaction: bool) -> list[Any]:
+    def _run_batch(self, shard_name: str, commands: list[tuple[tuple[Any, ...], dict[str, Any]]], transaction: bool,
+                   routing: Optional[Layout] = None) -> list[Any]:
         """One shard's share of a pipeline; with durable_writes, a batch that writes ends with WAIT."""
+        if routing is not None and routing.previous is not None:
+            self._pull.pull(routing, [key for args, _options in commands for key in self._part_keys(args)])
         durable = self._durable
         if durable is not None and not any(self._command_keys.is_write(args) for args, _options in commands):
             durable = None
@@ -477,7 +568,7 @@ class ShardedSentinelClient(CoreCommands):
             if durable is not None:
                 durable.check(acknowledged, shard_name, client, describe(commands, transaction), results)
             return results
-        return self._with_failover(shard_name, run)  # type: ignore[no-any-return]
+        return self._with_failover(shard_name, run, routing=routing)  # type: ignore[no-any-return]
 
     # lifecycle -----------------------------------------------------------------------------
     def close(self) -> None:
@@ -489,6 +580,8 @@ class ShardedSentinelClient(CoreCommands):
             executor, self._executor = self._executor, None
         for shard in list(self._shards.values()):
             shard.pause.release_all()
+        if self._follower is not None:
+            self._follower.stop()
         if self._listener is not None:
             self._listener.stop()
         if executor is not None:

@@ -71,3 +71,22 @@ class DurabilityError(RedisError):
             f"acknowledged by {acknowledged} replica{'' if acknowledged == 1 else 's'}")
         super().__init__(f"{command} on shard {shard!r} (master {master}) {detail}; {required} required within "
                          f"{timeout:g} s; the write may still have been applied")
+
+
+class LayoutUnavailableError(RedisConnectionError):
+    """The published shard layout could not be read for its whole lease: keyed commands are refused, so that
+    no write reaches a shard that a reshard has stopped routing to. ``lease`` (s) and ``cause`` (the last
+    read's errors) describe it."""
+
+    def __init__(self, lease: float, cause: Optional[str]) -> None:
+        self.lease = lease
+        self.cause = cause
+        super().__init__(f"the shard layout could not be read from any master for {lease:g} s, so keyed commands are "
+                         f"refused until it is: {cause or 'no read succeeded'}")
+
+
+class LayoutChangedError(RedisError):
+    """A newer shard layout was installed while a command waited out a failover, before it was sent.
+
+    A single command is planned again on the new layout; a pipeline raises this, and nothing of it
+    went to a shard after the change."""

@@ -9,6 +9,7 @@ from .command_plans import Plan
 from .durability import HeldConnectionPool, describe, held_pipeline
 from .errors import CrossShardError
 from .redis_import import CoreCommands, ResponseError
+from .slots import key_slot
 
 
 class ShardedPipeline(CoreCommands):
@@ -69,13 +70,22 @@ class ShardedPipeline(CoreCommands):
         durable.check(durable.wait(client, self._held), str(self._bound), client, command, results)
 
     def _check_bound(self, args: tuple[Any, ...]) -> None:
-        plan = self._client._plan(args, transaction=True)  # pylint: disable=protected-access
+        routing = self._client._current_routing()  # pylint: disable=protected-access
+        plan = self._client._plan(args, True, routing)  # pylint: disable=protected-access
         shards = {shard for shard, _part in plan.parts}
         if shards != {self._bound}:
             raise CrossShardError(str(args[0]), shards | {str(self._bound)})
+        self._pull(routing, self._client._part_keys(args))  # pylint: disable=protected-access
+
+    def _pull(self, routing: Any, keys: list[Any]) -> None:
+        """While a reshard runs, a WATCH pipeline's keys are moved to their new owner before it uses them."""
+        if routing.previous is not None:
+            self._client._pull.pull(routing, keys)  # pylint: disable=protected-access
 
     def watch(self, *names: Any) -> Any:
-        shards = {self._client.shard_for(name) for name in names}
+        routing = self._client._current_routing()  # pylint: disable=protected-access
+        self._pull(routing, list(names))
+        shards = {routing.owners[key_slot(name)] for name in names}
         if self._bound is not None:
             shards.add(self._bound)
         if len(shards) != 1:
@@ -138,13 +148,14 @@ class ShardedPipeline(CoreCommands):
 
     def _execute_queue(self, raise_on_error: bool) -> list[Any]:
         client = self._client
+        routing = client._current_routing()  # pylint: disable=protected-access
         plans = []
         seen: dict[str, None] = {}
         for args, _options in self._queue:
             if str(args[0]).upper() == "WAIT":
                 plan = self._wait_plan(args, list(seen))
             else:
-                plan = client._plan(args, self._transaction)  # pylint: disable=protected-access
+                plan = client._plan(args, self._transaction, routing)  # pylint: disable=protected-access
             seen.update((shard, None) for shard, _part in plan.parts)
             plans.append(plan)
         if self._transaction:
@@ -163,10 +174,12 @@ class ShardedPipeline(CoreCommands):
         order = list(batches)
         if len(order) > 1:
             pool = client._pool()  # pylint: disable=protected-access
-            futures = [pool.submit(client._run_batch, s, batches[s], self._transaction) for s in order]  # pylint: disable=protected-access
+            futures = [pool.submit(client._run_batch, s, batches[s], self._transaction, routing)  # pylint: disable=protected-access
+                       for s in order]
             replies = dict(zip(order, [f.result() for f in futures]))
         else:
-            replies = {s: client._run_batch(s, batches[s], self._transaction) for s in order}  # pylint: disable=protected-access
+            replies = {s: client._run_batch(s, batches[s], self._transaction, routing)  # pylint: disable=protected-access
+                       for s in order}
         results: list[Any] = []
         for plan, where in zip(plans, slots):
             parts = [replies[shard][index] for shard, index in where]
