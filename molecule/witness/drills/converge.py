@@ -23,7 +23,10 @@ def _ansible_playbook() -> str:
 
 
 def converge(log: Path, extra_vars: Optional[dict[str, Any]] = None) -> dict[str, Any]:
-    """{"changed", "failed", "rc", "seconds", "changed_tasks"}; the playbook's output goes to log."""
+    """{"changed", "failed", "rc", "seconds", "changed_tasks", "failures"}; the playbook's output goes to log.
+
+    ``failures`` holds each failed task's name and the first 40 lines of its report, for the verifier to print.
+    """
     inventory = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
     argv = [_ansible_playbook(), "--inventory", str(inventory), "--skip-tags", "molecule-notest,notest",
             str(SCENARIO / "converge.yml")]
@@ -35,14 +38,18 @@ def converge(log: Path, extra_vars: Optional[dict[str, Any]] = None) -> dict[str
     log.write_text(result.stdout + result.stderr, encoding="utf-8")
     changed = failed = 0
     tasks: list[str] = []
+    failures: list[str] = []
     task = ""
-    for line in result.stdout.splitlines():
+    lines = result.stdout.splitlines()
+    for index, line in enumerate(lines):
         if match := TASK.match(line):
             task = match.group(1)
+        elif line.startswith("fatal:"):
+            failures.append("\n".join([task] + lines[index:index + 40]))
         elif line.startswith("changed:") and task not in tasks:
             tasks.append(task)
         elif match := RECAP.match(line):
             changed += int(match.group(2))
             failed += int(match.group(3)) + int(match.group(4))
     return {"changed": changed, "failed": failed, "rc": result.returncode, "seconds": round(time.monotonic() - started, 1),
-            "changed_tasks": tasks, "extra_vars": extra_vars or {}, "log": str(log)}
+            "changed_tasks": tasks, "failures": failures, "extra_vars": extra_vars or {}, "log": str(log)}

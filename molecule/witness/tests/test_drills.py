@@ -42,7 +42,7 @@ def test_no_shard_is_left_without_a_master_or_with_two(drills, name):
 def test_converge_after_the_drill_changes_nothing_and_keeps_the_masters(drills, name):
     converge = drills[name]["converge"]
     assert (converge["rc"], converge["failed"], converge["changed"]) == (0, 0, 0), (
-        f"{name}: changed tasks {converge['changed_tasks']}, log {converge['log']}")
+        f"{name}: changed tasks {converge['changed_tasks']}, log {converge['log']}\n" + "\n".join(converge.get("failures", [])))
     assert drills[name]["masters_kept_by_converge"]
     assert drills[name]["layout_after_converge"] == drills[name]["layout_after"]
 
@@ -94,7 +94,7 @@ def test_partition_is_followed_and_durable_writes_are_never_lost(drills, name):
 def test_guard_stops_the_isolated_master_taking_writes(drills):
     drill = drills["partition-guarded"]
     apply = drills["guard-converge"]["apply"]
-    assert (apply["rc"], apply["failed"]) == (0, 0)
+    assert (apply["rc"], apply["failed"]) == (0, 0), "\n".join(apply.get("failures", []))
     assert set(drills["guard-converge"]["min_replicas_to_write"].values()) == {"1"}
     refused = drill["isolated_master_refused_from"]
     assert set(refused) == set(drill["target_shards"]), "an isolated master took writes until the partition healed"

@@ -198,12 +198,17 @@ class Topology:
         report["failover_s"] = round(time.monotonic() - started, 2)
         report["new_master"] = new_master
         switched = time.monotonic()
+        self.demote(address, new_master)
+        report["demoted_s"] = round(time.monotonic() - switched, 2)
+
+    def demote(self, address, new_master):
+        """REPLICAOF new_master on the old master, then wait until it is a connected replica. Sentinel may have
+        converted it already, and then Redis answers "OK Already connected to specified master"."""
         host, port = new_master.rsplit(":", 1)
         reply = self.text(address, self.settings["user"], self.settings.get("password", ""), "REPLICAOF", host, port)
-        if reply != "OK":
+        if not reply.startswith("OK"):
             raise RestartError("REPLICAOF %s on the old master %s: %s" % (new_master, address, reply))
         self.wait_connected(address, new_master)
-        report["demoted_s"] = round(time.monotonic() - switched, 2)
 
     def restart(self, shard, address, unit, report):
         self.switchover(shard, address, report)

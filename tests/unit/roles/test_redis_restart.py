@@ -6,6 +6,7 @@ The restart itself needs systemd: the molecule default scenario covers it (molec
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -66,3 +67,23 @@ def test_a_sentinel_user_that_may_not_fail_over_is_named(shared_topology):
     assert result.returncode == 1 and "it needs the Sentinel admin user" in result.stderr, result.stderr
     assert shared_topology.sentinel_users["client"].password not in result.stderr
     assert shared_topology.wait_for_master_agreement(shard) == tuple(master)
+
+
+def test_demoting_an_old_master_that_sentinel_already_converted_is_not_an_error(fresh_topology):
+    """Sentinel may send REPLICAOF to the old master before the script does; Redis then answers
+    "OK Already connected to specified master" (seen as a failed restart in the witness scenario)."""
+    spec = importlib.util.spec_from_file_location("redis_restart", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    admin = fresh_topology.users["admin"]
+    sentinel = fresh_topology.sentinel_users["admin"]
+    topology = module.Topology({"sentinels": fresh_topology.sentinel_addresses, "cli": ["redis-cli"],
+                                "sentinel_user": sentinel.username, "sentinel_password": sentinel.password,
+                                "user": admin.username, "password": admin.password, "host_layout": str(HOST_LAYOUT),
+                                "timeout": 30})
+    shard = fresh_topology.shard_names[0]
+    master = fresh_topology.wait_for_master_agreement(shard)
+    replica = next(m.address for m in fresh_topology.shard(shard).members if m.address != tuple(master))
+    topology.demote(address_text(replica), address_text(master))
+    role = fresh_topology.redis_client(replica).execute_command("ROLE")
+    assert [role[0], int(role[2]), role[3]] == [b"slave", master[1], b"connected"]
