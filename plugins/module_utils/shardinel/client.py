@@ -83,8 +83,9 @@ class ShardedSentinelClient(CoreCommands):
     Layout: without ``service_names`` the client routes on the shard layout that the collection
     publishes on every master (shardinel.layout), read at start and about once a second after;
     with none published, on every master the Sentinels monitor. While a reshard moves keys, a
-    command that touches a moving slot first pulls its keys from the previous owner (MIGRATE, so
-    the application user needs ``+migrate +restore``) and then runs on the new owner. A client that
+    command that touches a moving slot runs on the previous owner until the reshard step marks it,
+    then first pulls its keys from there (MIGRATE, so the application user needs ``+migrate
+    +restore``) and runs on the new owner (see key_pull). A client that
     could not read the layout for its lease (5 s unless the layout says otherwise) raises
     LayoutUnavailableError for keyed commands until it can. With ``service_names`` the names are
     fixed and no layout is read.
@@ -313,7 +314,11 @@ class ShardedSentinelClient(CoreCommands):
             return self._executor
 
     def _call(self, shard_name: str, args: tuple[Any, ...], options: dict[str, Any], routing: Optional[Layout] = None) -> Any:
-        moved = routing is not None and routing.previous is not None and self._pull.pull(routing, self._part_keys(args))
+        moved = False
+        if routing is not None and routing.previous is not None:
+            ran, reply, moved = self._pull.route(routing, args, options, self._part_keys(args))
+            if ran:
+                return reply
         durable = self._durable_for(args)
         if durable is not None:
             return self._with_failover(shard_name, lambda client: self._durable_call(durable, client, shard_name, args, options),

@@ -22,6 +22,8 @@ from .slot_table import build_slot_table
 
 LAYOUT_KEY = "shardinel:layout"
 LAYOUT_DB = 15
+# On each master: the highest layout version whose keys the reshard step has started to move off it (see key_pull).
+MOVING_KEY = "shardinel:moving"
 DEFAULT_LEASE_S = 5.0
 LEASE_MARGIN_S = 1.0
 
@@ -129,4 +131,12 @@ def write_layout(layout_client: Any, layout: Layout, replicas: int, timeout_s: f
         "redis.call('SET', KEYS[1], ARGV[1]) return 1", 1, LAYOUT_KEY, layout.to_json(), layout.version)
     if not replaced:
         raise LayoutConflictError(f"{LAYOUT_KEY} on this master holds a version above {layout.version}")
+    return int(layout_client.execute_command("WAIT", replicas, int(timeout_s * 1000)))
+
+
+def mark_moving(layout_client: Any, version: int, replicas: int, timeout_s: float) -> int:
+    """Mark one master as a previous owner whose keys now move (never lowered); WAIT for ``replicas``, return the acks."""
+    layout_client.eval("local held = tonumber(redis.call('GET', KEYS[1]) or '0') "
+                       "if held < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end return 1",
+                       1, MOVING_KEY, version)
     return int(layout_client.execute_command("WAIT", replicas, int(timeout_s * 1000)))

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from shardinel import LayoutUnavailableError, ShardedSentinelClient, key_slot
-from shardinel.layout import LAYOUT_DB, LAYOUT_KEY, Layout, write_layout
+from shardinel.layout import LAYOUT_DB, LAYOUT_KEY, Layout, mark_moving, write_layout
 
 TWO = ["shard1", "shard2"]
 THREE = ["shard1", "shard2", "shard3"]
@@ -20,6 +20,14 @@ def publish(topology, layout):
     for shard in topology.shards:
         client = topology.redis_client(topology.sentinel_masters(shard.name)[0] or shard.master.address, db=LAYOUT_DB)
         assert write_layout(client, layout, 1, 2.0) == 1
+        client.close()
+
+
+def mark(topology, layout):
+    """What the reshard step does once the lease has passed: let clients pull keys off every master."""
+    for shard in topology.shards:
+        client = topology.redis_client(shard.master.address, db=LAYOUT_DB)
+        assert mark_moving(client, layout.version, 1, 2.0) == 1
         client.close()
 
 
@@ -88,6 +96,10 @@ def test_while_keys_move_every_command_finds_them_on_their_new_owner(topology):
         old_owners = {key: client.shard_for(key) for key in keys}
         publish(topology, migrating)
         wait_for_version(client, 2)
+        # Until the previous owners are marked, commands on moving keys still run there.
+        assert client.get(keys[0]) == b"0" and holders(topology, keys[0]) == [old_owners[keys[0]]]
+        assert client.incr("{move:0}:n") == 42 and client.set("{move:0}:n", 41)
+        mark(topology, migrating)
         # Reads pull the key first, so none misses; the TTL travels with it.
         assert client.mget(keys[:20]) == [str(i).encode() for i in range(20)]
         for key in keys[:20]:
@@ -124,6 +136,7 @@ def test_a_newer_copy_on_the_new_owner_wins_over_the_previous_owners(topology):
     old_master.set(key, "stale")
     new_master.set(key, "fresh")
     publish(topology, migrating)
+    mark(topology, migrating)
     with ShardedSentinelClient(topology.sentinel_addresses, **topology.client_kwargs()) as client:
         assert client.get(key) == b"fresh"
     assert (old_master.exists(key), new_master.get(key)) == (0, b"fresh")
@@ -138,6 +151,8 @@ def test_concurrent_readers_and_writers_of_moving_keys_lose_nothing(topology):
             client.set(key, 0)
         publish(topology, migrating)
         wait_for_version(client, 2)
+        marker = threading.Timer(0.3, mark, (topology, migrating))
+        marker.start()
         errors = []
 
         def increment(start):
@@ -152,6 +167,7 @@ def test_concurrent_readers_and_writers_of_moving_keys_lose_nothing(topology):
             thread.start()
         for thread in threads:
             thread.join()
+        marker.join()
         assert not errors
         assert client.mget(keys) == [b"2"] * len(keys)
         assert all(len(holders(topology, key)) == 1 for key in keys[:20])
@@ -184,3 +200,22 @@ def test_a_layout_naming_an_unmonitored_shard_is_not_followed(topology):
         assert client.layout.version == 1
         with pytest.raises(LayoutUnavailableError, match="nowhere"):
             client.get("any")
+
+
+def test_a_pipeline_on_moving_keys_waits_for_the_mark(topology):
+    publish(topology, Layout(1, TWO))
+    migrating = Layout(2, THREE, TWO)
+    keys = moving_keys(migrating, 3, "wait")
+    with ShardedSentinelClient(topology.sentinel_addresses, **topology.client_kwargs()) as client:
+        for key in keys:
+            client.set(key, key)
+        publish(topology, migrating)
+        wait_for_version(client, 2)
+        marker = threading.Timer(0.5, mark, (topology, migrating))
+        marker.start()
+        pipe = client.pipeline()
+        for key in keys:
+            pipe.get(key)
+        assert pipe.execute() == [key.encode() for key in keys]
+        marker.join()
+        assert all(holders(topology, key) == [migrating.owners[key_slot(key)]] for key in keys)
