@@ -24,6 +24,8 @@ import time
 PROBE_USER = "shardinel-rules-probe"
 CLI_TIMEOUT = 20
 RECHECK_DELAY = 1.0
+# A replica that loads the RDB of a full resync (after a restart or a partition) answers LOADING to every command.
+LOADING_WAIT = 90
 
 
 class CredentialError(Exception):
@@ -38,8 +40,18 @@ def quote(argument):
 def run_cli(cli, address, user, password, commands):
     """Run ``commands`` (lists of arguments) in one session; returns the JSON replies, one per command.
 
-    Raises ConnectionError when the server does not answer; an error reply is ``{"error": text}``.
+    Raises ConnectionError when the server does not answer; an error reply is ``{"error": text}``. While the
+    server answers LOADING, the same commands (reads, or changes that can be repeated) are sent again.
     """
+    deadline = time.monotonic() + LOADING_WAIT
+    while True:
+        replies = run_cli_once(cli, address, user, password, commands)
+        if time.monotonic() > deadline or not any(is_error(reply) and "LOADING" in reply["error"] for reply in replies):
+            return replies
+        time.sleep(0.5)
+
+
+def run_cli_once(cli, address, user, password, commands):
     host, port = address.rsplit(":", 1)
     argv = list(cli) + ["--no-auth-warning", "--json", "--user", user, "-h", host.strip("[]"), "-p", port]
     result = subprocess.run(
