@@ -44,7 +44,7 @@ def converge(log: Path, extra_vars: Optional[dict[str, Any]] = None) -> dict[str
     for index, line in enumerate(lines):
         if match := TASK.match(line):
             task = match.group(1)
-        elif line.startswith("fatal:"):
+        elif line.startswith("fatal:") or (line.startswith("ok:") and "List what changed at runtime" in task):
             failures.append("\n".join([task] + lines[index:index + 40]))
         elif line.startswith("changed:") and task not in tasks:
             tasks.append(task)

@@ -22,6 +22,8 @@ import sys
 import time
 
 PROBE_USER = "shardinel-rules-probe"
+# Why each changed user differed, for the report (names and rules only).
+REASONS = {}
 CLI_TIMEOUT = 20
 RECHECK_DELAY = 1.0
 # A replica that loads the RDB of a full resync (after a restart or a partition) answers LOADING to every command.
@@ -92,13 +94,19 @@ def setuser_arguments(user):
     return [user["name"], "reset", "on" if user["enabled"] else "off"] + secrets + user["rules"].split()
 
 
-def differs(held, probe, user):
-    if not isinstance(held, dict):
-        return True
+def difference(held, probe, user):
+    """Why the server's user differs from the wanted one (no secret in it), or None."""
+    if not isinstance(held, dict) or "flags" not in held:
+        return "not held (%s)" % (held,)
     flags = held.get("flags", [])
-    return (("on" in flags) != bool(user["enabled"]) or ("nopass" in flags) != bool(user.get("nopass"))
-            or sorted(held.get("passwords", [])) != sorted(user["hashes"])
-            or any(held.get(field) != probe.get(field) for field in ("commands", "keys", "channels", "selectors")))
+    if ("on" in flags) != bool(user["enabled"]) or ("nopass" in flags) != bool(user.get("nopass")):
+        return "flags %s" % flags
+    if sorted(held.get("passwords", [])) != sorted(user["hashes"]):
+        return "passwords (%d held, %d wanted)" % (len(held.get("passwords", [])), len(user["hashes"]))
+    for field in ("commands", "keys", "channels", "selectors"):
+        if held.get(field) != probe.get(field):
+            return "%s: held %s, wanted %s" % (field, held.get(field), probe.get(field))
+    return None
 
 
 def user_changes(cli, target, password):
@@ -117,7 +125,9 @@ def user_changes(cli, target, password):
         held, probe_set, probe = replies[1 + 3 * index: 4 + 3 * index]
         if is_error(probe_set):
             raise CredentialError("%s: the rules of user %s are refused: %s" % (target["address"], user["name"], probe_set))
-        if differs(held, probe, user):
+        why = difference(held, probe, user)
+        if why is not None:
+            REASONS[user["name"]] = why
             changes.append((user["name"], ["ACL", "SETUSER"] + setuser_arguments(user)))
     wanted = {user["name"] for user in users} | {PROBE_USER}
     changes += [(name, ["ACL", "DELUSER", name]) for name in replies[0] if name not in wanted]
@@ -209,6 +219,9 @@ def main():
                 report["not_running"].append(target["address"])
             elif changed:
                 report["changed"][target["address"]] = changed
+                if REASONS:
+                    report.setdefault("reasons", {})[target["address"]] = dict(REASONS)
+            REASONS.clear()
     except (CredentialError, OSError, subprocess.SubprocessError) as error:
         sys.stderr.write(redact(str(error), spec.get("redact", [])) + "\n")
         return 1
