@@ -33,10 +33,11 @@ demo: setup       ## set-up, then two local systemd hosts running the demo topol
 demo-down:
 	bash scripts/demo.sh down
 
-bench: setup      ## client, Django and fault benchmarks against local Redis/Sentinel processes
+bench: setup      ## client, Django, fault and resharding benchmarks against local Redis/Sentinel processes
 	$(VENV)/bin/python benchmarks/run_benchmarks.py
 	$(VENV)/bin/python benchmarks/django_benchmark.py
 	$(VENV)/bin/python benchmarks/faults.py
+	$(VENV)/bin/python benchmarks/reshard_benchmark.py
 
 bench-deploy: setup  ## site.yml on two local podman hosts: first converge, re-runs, 16 shards (about 5 min)
 	$(VENV)/bin/python benchmarks/deploy_benchmark.py

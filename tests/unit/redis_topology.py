@@ -5,7 +5,9 @@ master and one replica per shard plus three Sentinels (ACL users as in DESIGN.md
 the app user also has +@transaction, the Sentinel discovery user may SUBSCRIBE to exactly
 SENTINEL_CLIENT_CHANNELS), and waits until every Sentinel sees every shard, its replica and
 the other Sentinels.
-``stop()`` kills every process group it started.
+``stop()`` kills every process group it started. ``add_shard(name)`` starts one more shard (master +
+replica) in a running topology and has every running Sentinel monitor it; ``remove_shard(name)`` has
+them remove it and kills its processes.
 
 ``RedisTopology.start(tmp_dir, shard_count, tls=True)`` runs the same topology on TLS only: a
 private CA, a server certificate (SAN 127.0.0.1, also used by Redis and Sentinel as their client
@@ -376,20 +378,54 @@ class RedisTopology:
         for process in self.processes.values():
             process.kill(signal.SIGKILL)
 
+    def add_shard(self, name: str) -> Shard:
+        """Start a new shard (master + replica) in the running topology and make every running Sentinel monitor it,
+        with the same settings as the shards it started with; waits until the Sentinels see its replica and each other."""
+        if any(shard.name == name for shard in self.shards):
+            raise ValueError(f"shard {name} exists")
+        master_port, replica_port = _free_ports(2)
+        master = Process(f"{name}-master", master_port, self.directory / f"{name}-master.conf", False)
+        replica = Process(f"{name}-replica", replica_port, self.directory / f"{name}-replica.conf", False)
+        shard = Shard(name, master, replica)
+        self.shards.append(shard)
+        self.processes[master.name], self.processes[replica.name] = master, replica
+        self._write_shard_configs(shard)
+        for member in shard.members:
+            self.restart(member)
+        self.wait_for_replica_in_sync(replica.address)
+        for sentinel in self.sentinels:
+            if not sentinel.running:
+                continue
+            client = self.sentinel_client(sentinel)
+            try:
+                (_monitor, _name, ip, port, quorum), *settings = self._monitor_settings(shard)
+                client.sentinel_monitor(name, ip, int(port), int(quorum))
+                for option, _name, value in settings:
+                    client.sentinel_set(name, option, value)
+            finally:
+                client.close()
+        self.wait_until_sentinels_ready()
+        return shard
+
+    def remove_shard(self, name: str) -> None:
+        """SENTINEL REMOVE the shard on every running Sentinel, then kill its processes and forget it."""
+        shard = self.shard(name)
+        for sentinel in self.sentinels:
+            if not sentinel.running:
+                continue
+            client = self.sentinel_client(sentinel)
+            try:
+                client.sentinel_remove(name)
+            finally:
+                client.close()
+        for member in shard.members:
+            member.kill(signal.SIGKILL)
+            del self.processes[member.name]
+        self.shards.remove(shard)
+
     def _write_configs(self) -> None:
-        user_lines = ["user default off"] + [self.users[role].acl_line(rules) for role, rules in REDIS_USER_RULES.items()]
-        replication, sentinel_user = self.users["replication"], self.users["sentinel"]
         for shard in self.shards:
-            for member in shard.members:
-                lines = [
-                    f"bind {HOST}", *self._port_lines(member.port), "daemonize no", f"dir {self.directory}",
-                    f"dbfilename {member.name}.rdb", 'save ""', "appendonly no", f"replica-announce-ip {HOST}",
-                    f"masteruser {replication.username}", f"masterauth {replication.password}",
-                    "repl-diskless-sync yes", "repl-diskless-sync-delay 0", "loglevel notice",
-                ] + user_lines
-                if member is shard.replica:
-                    lines.append(f"replicaof {HOST} {shard.master.port}")
-                _write_secret(member.config, lines)
+            self._write_shard_configs(shard)
         sentinel_admin = self.sentinel_users["admin"]
         sentinel_acl = ["user default off"] + [
             self.sentinel_users[key].acl_line(SENTINEL_USER_RULES[self.sentinel_users[key].username]) for key in ("admin", "client")
@@ -401,15 +437,34 @@ class RedisTopology:
                 f"sentinel sentinel-pass {sentinel_admin.password}",
             ] + sentinel_acl
             for shard in self.shards:
-                lines += [
-                    f"sentinel monitor {shard.name} {HOST} {shard.master.port} {QUORUM}",
-                    f"sentinel auth-user {shard.name} {sentinel_user.username}",
-                    f"sentinel auth-pass {shard.name} {sentinel_user.password}",
-                    f"sentinel down-after-milliseconds {shard.name} {DOWN_AFTER_MS}",
-                    f"sentinel failover-timeout {shard.name} {FAILOVER_TIMEOUT_MS}",
-                    f"sentinel parallel-syncs {shard.name} 1",
-                ]
+                lines += [f"sentinel {' '.join(words)}" for words in self._monitor_settings(shard)]
             _write_secret(sentinel.config, lines)
+
+    def _write_shard_configs(self, shard: Shard) -> None:
+        user_lines = ["user default off"] + [self.users[role].acl_line(rules) for role, rules in REDIS_USER_RULES.items()]
+        replication = self.users["replication"]
+        for member in shard.members:
+            lines = [
+                f"bind {HOST}", *self._port_lines(member.port), "daemonize no", f"dir {self.directory}",
+                f"dbfilename {member.name}.rdb", 'save ""', "appendonly no", f"replica-announce-ip {HOST}",
+                f"masteruser {replication.username}", f"masterauth {replication.password}",
+                "repl-diskless-sync yes", "repl-diskless-sync-delay 0", "loglevel notice",
+            ] + user_lines
+            if member is shard.replica:
+                lines.append(f"replicaof {HOST} {shard.master.port}")
+            _write_secret(member.config, lines)
+
+    def _monitor_settings(self, shard: Shard) -> list[tuple[str, ...]]:
+        """The Sentinel settings of one shard, as config lines without "sentinel" (and as SENTINEL commands)."""
+        sentinel_user = self.users["sentinel"]
+        return [
+            ("monitor", shard.name, HOST, str(shard.master.port), str(QUORUM)),
+            ("auth-user", shard.name, sentinel_user.username),
+            ("auth-pass", shard.name, sentinel_user.password),
+            ("down-after-milliseconds", shard.name, str(DOWN_AFTER_MS)),
+            ("failover-timeout", shard.name, str(FAILOVER_TIMEOUT_MS)),
+            ("parallel-syncs", shard.name, "1"),
+        ]
 
     def _port_lines(self, port: int) -> list[str]:
         """The plaintext port, or for a TLS topology the TLS port with the plaintext one closed."""
