@@ -316,7 +316,7 @@ class ShardedSentinelClient(CoreCommands):
     def _call(self, shard_name: str, args: tuple[Any, ...], options: dict[str, Any], routing: Optional[Layout] = None) -> Any:
         moved = False
         if routing is not None and routing.previous is not None:
-            ran, reply, moved = self._pull.route(routing, args, options, self._part_keys(args))
+            ran, reply, moved = self._pull.route(routing, args, options, self._part_keys(args), args[0] in READ_ONLY_COMMANDS)
             if ran:
                 return reply
         durable = self._durable_for(args)

@@ -64,13 +64,18 @@ class KeyPull:
                 groups.setdefault((routing.previous_owners[slot], routing.owners[slot]), []).append(key)
         return groups
 
-    def route(self, routing: Layout, args: tuple[Any, ...], options: dict[str, Any], keys: list[Any]) -> tuple[bool, Any, bool]:
-        """For one command: (ran, its reply, keys were pulled). ran is True when it ran on the previous owner."""
+    def route(self, routing: Layout, args: tuple[Any, ...], options: dict[str, Any], keys: list[Any],
+              read_only: bool = False) -> tuple[bool, Any, bool]:
+        """For one command: (ran, its reply, keys were pulled). ran is True when it already ran, on either owner."""
         groups = self.moving_groups(routing, keys)
         if not groups:
             return False, None, False
         sources = {old for old, _new in groups}
         pending = [source for source in sources if (routing.version, source) not in self._marked]
+        if not pending and read_only and len(keys) == 1:
+            found, reply = self._read_moved(routing, next(iter(groups))[1], keys[0], args, options)
+            if found:
+                return True, reply, False
         if pending:
             if len(sources) == 1 and sum(len(moving) for moving in groups.values()) == len(keys):
                 ran, reply = self._run_on_previous_owner(routing, pending[0], args, options)
@@ -80,6 +85,24 @@ class KeyPull:
                 self.wait_for_marks(routing, pending)
         self._pull_groups(routing, groups)
         return False, None, True
+
+    def _read_moved(self, routing: Layout, new: str, key: Any, args: tuple[Any, ...],
+                    options: dict[str, Any]) -> tuple[bool, Any]:
+        """A read of one key whose previous owner is marked: on the new owner, if the key is there already.
+
+        Once marked, the previous owner takes no write, so a copy on the new owner is the newest one."""
+        def read(redis_client: Any) -> list[Any]:
+            pipe = redis_client.pipeline(transaction=False)
+            pipe.exists(key)
+            pipe.execute_command(*args, **options)
+            return pipe.execute(raise_on_error=False)  # type: ignore[no-any-return]
+
+        exists, reply = self._client._with_failover(new, read, routing=routing)  # pylint: disable=protected-access
+        if not int(exists):
+            return False, None
+        if isinstance(reply, Exception):
+            raise reply
+        return True, reply
 
     def pull(self, routing: Layout, keys: list[Any]) -> None:
         """For pipelines and transactions: wait for the previous owners' marks, then move the keys."""
