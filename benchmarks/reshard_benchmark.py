@@ -204,7 +204,7 @@ def bench_latency(topology: RedisTopology, work_dir: Path, count: int, rate: int
     row(f"2. p99 GET during / before the migration (rate {rate or 'unthrottled'}, batch {batch})",
         f"{during * 1000:.2f} ms", f"{before * 1000:.2f} ms (same client, before)", f"{during / before:.2f}", "target <= 2.0")
     row(f"2b. p99 GET in migration mode while no key moves ({waiting_n:,} GETs in the lease wait)", f"{waiting * 1000:.2f} ms",
-        f"{before * 1000:.2f} ms", f"{waiting / before:.2f}", "information: the client's pull before each GET of a moving slot")
+        f"{before * 1000:.2f} ms", f"{waiting / before:.2f}", "information: the guard script on the previous owner before it is marked")
     row(f"2c. GETs that missed an existing key / errors, whole run (batch {batch})", f"{reader.misses} / {reader.errors}",
         "-", "-", "target 0")
 
