@@ -147,6 +147,15 @@ FAILING = {
         inventory(group_vars={"shardinel_sentinel_password": "t sentinel 91de"}),
         r"shardinel_sentinel_password must not contain whitespace",
     ),
+    "databases_below_16": (
+        inventory(host_vars={"server2": {"redis_server_databases": 8}}),
+        r"redis_server_databases is 8 on server2; it must be 16 or more: the published shard layout is kept in database 15",
+    ),
+    "reshard_runner_not_a_data_host": (
+        inventory(witnesses=("witness",), group_vars={"shardinel_reshard_runner": "witness"},
+                  host_vars={"witness": {"shardinel_sentinel_count": 1}}),
+        r'shardinel_reshard_runner names "witness", which is not a host of inventory group redis_servers',
+    ),
     "negative_restart_delay": (
         inventory(group_vars={"redis_server_restart_delay": -1}),
         r"redis_server_restart_delay is -1 on server1; it must be 0 or more",
