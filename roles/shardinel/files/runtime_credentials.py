@@ -104,9 +104,17 @@ def difference(held, probe, user):
     if sorted(held.get("passwords", [])) != sorted(user["hashes"]):
         return "passwords (%d held, %d wanted)" % (len(held.get("passwords", [])), len(user["hashes"]))
     for field in ("commands", "keys", "channels", "selectors"):
-        if held.get(field) != probe.get(field):
+        if comparable(held.get(field)) != comparable(probe.get(field)):
             return "%s: held %s, wanted %s" % (field, held.get(field), probe.get(field))
     return None
+
+
+def comparable(rules):
+    """Rule text as a sorted list of its rules: the server lists subcommand rules (-function|flush) in the order of
+    its own tables, which differs between a user loaded from the ACL file and one set at runtime."""
+    if isinstance(rules, str):
+        return sorted(rules.split())
+    return rules
 
 
 def user_changes(cli, target, password):
