@@ -100,3 +100,13 @@ def test_a_new_shard_may_not_take_the_port_of_an_instance_that_keeps_running(top
     assert result["rc"] != 0 and not result["marker"], result["output"]
     assert (f"shard shard2 (shardinel_shards[shard2].port) would listen on port {port} of server1, where the instance of "
             "shard dropped runs") in result["text"], result["output"]
+
+
+def test_instances_are_read_with_a_previous_admin_password_during_a_rotation(topology, tmp_path):
+    # Step 1 of a rotation: the running instances accept only what is now a previous password of the admin user.
+    _prepare(topology, {"dropped": _layout(4, ["shard1", "shard2"]), "shard2": _layout(4, ["shard1", "shard2"])}, {"dropped": 2})
+    result = _run(topology, tmp_path, "rotating", shardinel_admin_password="a-new-admin-password-not-applied-yet",
+                  shardinel_admin_previous_passwords=[topology.users["admin"].password])
+    assert result["rc"] != 0 and not result["marker"], result["output"]
+    assert "Shard dropped is no longer in shardinel_shards but its instance on server1 holds 2 key(s)." in result["text"]
+    assert "a-new-admin-password-not-applied-yet" not in result["output"]
