@@ -23,15 +23,9 @@ import django
 from django.conf import settings
 from django.core.cache import caches
 
+from figures import print_table, row
 from redis_topology import RedisTopology
 from shardinel_django.connections import close_all
-
-ROWS: list[tuple[str, str, str, str, str]] = []
-
-
-def row(name: str, ours: str, reference: str, ratio: str, target: str) -> None:
-    ROWS.append((name, ours, reference, ratio, target))
-    print(f"  {name}: {ours} vs {reference} -> {ratio} ({target})", flush=True)
 
 
 def configure(topology: RedisTopology) -> None:
@@ -112,10 +106,7 @@ def main() -> None:
                 close_all()
         finally:
             topology.stop()
-    print("\n| benchmark | ShardedSentinelCache | Django RedisCache, one master | ratio | target |")
-    print("| --- | --- | --- | --- | --- |")
-    for name, ours_figure, reference, ratio, target in ROWS:
-        print(f"| {name} | {ours_figure} | {reference} | {ratio} | {target} |")
+    print_table("ShardedSentinelCache", "Django RedisCache, one master")
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 

@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "plugins" / "module_utils"), str(ROOT / "tests" / "unit"),
                 str(ROOT / "tests" / "unit" / "plugins" / "modules")]
 
+from figures import print_table, row  # noqa: E402
 from module_runner import COLLECTIONS, connection_args  # noqa: E402
 from redis_topology import RedisTopology  # noqa: E402
 from shardinel import ShardedSentinelClient, build_slot_table, key_slot  # noqa: E402
@@ -39,12 +40,6 @@ LOAD_BATCH = 10000
 BASELINE_S = 5.0
 LEASE_S = 5.0
 FOLLOW_S = 1.5
-ROWS: list[tuple[str, str, str, str, str]] = []
-
-
-def row(name: str, ours: str, reference: str, ratio: str, target: str) -> None:
-    ROWS.append((name, ours, reference, ratio, target))
-    print(f"  {name}: {ours} vs {reference} -> {ratio} ({target})", flush=True)
 
 
 def key_name(index: int) -> str:
@@ -227,9 +222,7 @@ def main() -> None:
                 bench_latency(topology, Path(tmp), options.keys, rate, batch)
         finally:
             topology.stop()
-    print("\n| benchmark | shardinel | reference | ratio | target |\n| --- | --- | --- | --- | --- |")
-    for name, ours, reference, ratio, target in ROWS:
-        print(f"| {name} | {ours} | {reference} | {ratio} | {target} |")
+    print_table()
 
 
 if __name__ == "__main__":

@@ -20,15 +20,9 @@ sys.path[:0] = [str(ROOT / "plugins" / "module_utils"), str(ROOT / "tests" / "un
 from redis.sentinel import Sentinel  # noqa: E402
 
 from failover_writer import FailoverWriter, tag_on  # noqa: E402
+from figures import print_table, row  # noqa: E402
 from redis_topology import RedisTopology  # noqa: E402
 from shardinel import ShardedSentinelClient, build_slot_table, key_slot  # noqa: E402
-
-ROWS: list[tuple[str, str, str, str, str]] = []
-
-
-def row(name: str, ours: str, reference: str, ratio: str, target: str) -> None:
-    ROWS.append((name, ours, reference, ratio, target))
-    print(f"  {name}: {ours} vs {reference} -> {ratio} ({target})", flush=True)
 
 
 def ops_per_second(call, keys: list[str], rounds: int = 5) -> float:
@@ -194,9 +188,7 @@ def main() -> None:
                 bench_failover_gap(topology)
         finally:
             topology.stop()
-    print("\n| benchmark | shardinel | reference | ratio | target |\n| --- | --- | --- | --- | --- |")
-    for name, ours, reference, ratio, target in ROWS:
-        print(f"| {name} | {ours} | {reference} | {ratio} | {target} |")
+    print_table()
 
 
 if __name__ == "__main__":
