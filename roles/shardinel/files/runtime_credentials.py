@@ -22,10 +22,7 @@ import sys
 import time
 
 PROBE_USER = "shardinel-rules-probe"
-# Why each changed user differed, for the report (names and rules only).
-REASONS = {}
 CLI_TIMEOUT = 20
-RECHECK_DELAY = 1.0
 # A replica that loads the RDB of a full resync (after a restart or a partition) answers LOADING to every command.
 LOADING_WAIT = 90
 
@@ -118,7 +115,8 @@ def comparable(rules):
 
 
 def user_changes(cli, target, password):
-    """The ACL commands that make the server hold exactly the wanted users, each with the name it changes."""
+    """The ACL commands that make the server hold exactly the wanted users, each with the name it changes, and why each
+    changed user differed (names and rules only, for the report)."""
     users = target["users"]
     commands = [["ACL", "USERS"]]
     for user in users:
@@ -128,18 +126,18 @@ def user_changes(cli, target, password):
     replies = run_cli(cli, target["address"], target["login_user"], password, commands)
     if len(replies) != len(commands) or not isinstance(replies[0], list):
         raise CredentialError("%s: unexpected answer to the ACL queries: %s" % (target["address"], replies[:1]))
-    changes = []
+    changes, reasons = [], {}
     for index, user in enumerate(users):
         held, probe_set, probe = replies[1 + 3 * index: 4 + 3 * index]
         if is_error(probe_set):
             raise CredentialError("%s: the rules of user %s are refused: %s" % (target["address"], user["name"], probe_set))
         why = difference(held, probe, user)
         if why is not None:
-            REASONS[user["name"]] = why
+            reasons[user["name"]] = why
             changes.append((user["name"], ["ACL", "SETUSER"] + setuser_arguments(user)))
     wanted = {user["name"] for user in users} | {PROBE_USER}
     changes += [(name, ["ACL", "DELUSER", name]) for name in replies[0] if name not in wanted]
-    return changes
+    return changes, reasons
 
 
 def unquote(value):
@@ -188,16 +186,13 @@ def used_changes(cli, target, password):
 
 
 def apply(spec, target):
-    """What was (or, in check mode, would be) changed on one server; None when it does not answer."""
+    """What was (or, in check mode, would be) changed on one server, and why for the users; None when it does not answer."""
     password = log_in(spec["cli"], target)
     if password is None:
         return None
+    reasons = {}
     if spec["phase"] == "accept":
-        changes = user_changes(spec["cli"], target, password)
-        if changes:
-            # Seen now and then on a replica right after a (re)sync: one user read back differently once. Ask again.
-            time.sleep(RECHECK_DELAY)
-            changes = user_changes(spec["cli"], target, password)
+        changes, reasons = user_changes(spec["cli"], target, password)
         if changes and target["kind"] == "sentinel":
             changes.append(("config file", ["SENTINEL", "FLUSHCONFIG"]))
     else:
@@ -208,7 +203,7 @@ def apply(spec, target):
         failed = [what for what, reply in zip(described, replies) if is_error(reply) or reply is None]
         if failed or len(replies) != len(changes):
             raise CredentialError("%s: could not change %s: %s" % (target["address"], ", ".join(failed or described), replies))
-    return described
+    return described, reasons
 
 
 def redact(text, secrets):
@@ -222,14 +217,15 @@ def main():
     report = {"changed": {}, "not_running": []}
     try:
         for target in spec["targets"]:
-            changed = apply(spec, target)
-            if changed is None:
+            applied = apply(spec, target)
+            if applied is None:
                 report["not_running"].append(target["address"])
-            elif changed:
+                continue
+            changed, reasons = applied
+            if changed:
                 report["changed"][target["address"]] = changed
-                if REASONS:
-                    report.setdefault("reasons", {})[target["address"]] = dict(REASONS)
-            REASONS.clear()
+            if reasons:
+                report.setdefault("reasons", {})[target["address"]] = reasons
     except (CredentialError, OSError, subprocess.SubprocessError) as error:
         sys.stderr.write(redact(str(error), spec.get("redact", [])) + "\n")
         return 1
