@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import time
 
-from ansible_collections.shardinel.redis.plugins.module_utils.sentinel_access import ShardinelError, parse_state
+from ansible_collections.shardinel.redis.plugins.module_utils.sentinel_access import ShardinelError
+from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.sentinel_answers import parse_state
 from ansible_collections.shardinel.redis.plugins.module_utils.sentinel_failover import POLL_INTERVAL, DrillFailure
 from ansible_collections.shardinel.redis.plugins.module_utils.sentinel_tilt import describe_tilt, read_tilt
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import traceback
 
 from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.addresses import format_address
+from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.sentinel_answers import parse_states
 
 try:
     import redis
@@ -25,13 +26,6 @@ else:
     HAS_REDIS = True
     REDIS_IMPORT_ERROR = None
 
-_INT_FIELDS = frozenset((
-    'port', 'master-port', 'quorum', 'num-slaves', 'num-other-sentinels', 'config-epoch',
-    'down-after-milliseconds', 'failover-timeout', 'parallel-syncs', 'master-link-down-time',
-    'slave-repl-offset', 'slave-priority', 'replica-priority', 'info-refresh', 'last-ok-ping-reply',
-    'last-ping-reply', 'role-reported-time', 's-down-time', 'o-down-time',
-))
-DOWN_FLAGS = frozenset(('s_down', 'o_down', 'disconnected'))
 
 
 class ShardinelError(Exception):
@@ -90,7 +84,7 @@ class Endpoint:
 
     def states(self, *args):
         """A SENTINEL subcommand that replies with a list of states (MASTERS, REPLICAS, SENTINELS)."""
-        return [parse_state(item) for item in self.sentinel(*args)]
+        return parse_states(self.sentinel(*args))
 
     def master_address(self, shard):
         reply = self.sentinel('GET-MASTER-ADDR-BY-NAME', shard)
@@ -109,25 +103,3 @@ class Endpoint:
             result['link'] = reply[3]
             result['offset'] = int(reply[4])
         return result
-
-
-def parse_state(reply):
-    """Turn a SENTINEL state reply (a RESP3 map or a flat RESP2 list) into a dict; 'flags' becomes a sorted list."""
-    if isinstance(reply, dict):
-        pairs = reply.items()
-    else:
-        items = list(reply)
-        pairs = zip(items[0::2], items[1::2])
-    state = {}
-    for key, value in pairs:
-        state[key] = int(value) if key in _INT_FIELDS and str(value).lstrip('-').isdigit() else value
-    state['flags'] = sorted(f for f in str(state.get('flags', '')).split(',') if f)
-    return state
-
-
-def state_address(state):
-    return format_address((state['ip'], int(state['port'])))
-
-
-def is_down(state):
-    return bool(DOWN_FLAGS.intersection(state['flags']))

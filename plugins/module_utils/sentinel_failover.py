@@ -8,12 +8,8 @@ from __future__ import annotations
 import time
 
 from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.addresses import parse_address
-from ansible_collections.shardinel.redis.plugins.module_utils.sentinel_access import (
-    Endpoint,
-    ShardinelError,
-    is_down,
-    parse_state,
-    state_address,
+from ansible_collections.shardinel.redis.plugins.module_utils.sentinel_access import Endpoint, ShardinelError
+from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.sentinel_answers import is_down, parse_state, state_address
 )
 
 POLL_INTERVAL = 0.1

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from .addresses import Address, format_address
 from .errors import NoSentinelAvailableError, UnknownShardError
 from .redis_import import AuthenticationError, NoBackoff, RedisError, Retry, redis
+from .sentinel_answers import DOWN_FLAGS, newest
 from .tls_settings import uses_tls
 
 # What a TLS-only port does to a plaintext client: the handshake fails and the server drops the connection.
@@ -81,14 +82,14 @@ class SentinelDirectory:
         """Replicas (num-slaves, up or down) known by the Sentinel with the highest config epoch for the shard."""
         return int(self._newest_master_state(shard).get("num-slaves", 0))
 
-    def _newest_master_state(self, shard: str) -> dict[str, Any]:
+    def _newest_master_state(self, shard: str) -> Mapping[str, Any]:
         """SENTINEL MASTER from the answering Sentinel with the highest config epoch."""
         failures: dict[str, str] = {}
-        best: Optional[tuple[int, dict[str, Any]]] = None
+        states: dict[Address, Mapping[str, Any]] = {}
         unknown = 0
         for address in self._ordered():
             try:
-                state = self.client(address).sentinel_master(shard)
+                states[address] = self.client(address).sentinel_master(shard)
             except AuthenticationError:
                 raise
             except RedisError as exc:
@@ -96,15 +97,11 @@ class SentinelDirectory:
                     unknown += 1
                     continue
                 failures[format_address(address)] = str(exc) or type(exc).__name__
-                continue
             except OSError as exc:
                 failures[format_address(address)] = str(exc) or type(exc).__name__
-                continue
-            epoch = int(state.get("config-epoch", 0))
-            if best is None or epoch > best[0]:
-                best = (epoch, state)
-        if best is not None:
-            return best[1]
+        found = newest(states)
+        if found is not None:
+            return found[1]
         if unknown:
             raise UnknownShardError(f"no Sentinel at {', '.join(self.labels)} monitors a master named {shard!r}")
         raise self._unavailable(failures)
@@ -124,7 +121,7 @@ class SentinelDirectory:
             for item in reply:
                 fields = item if isinstance(item, dict) else dict(zip(item[::2], item[1::2]))
                 flags = set(str(fields.get("flags", "")).split(","))
-                if not flags & {"s_down", "o_down", "disconnected"} and fields.get("master-link-status") == "ok":
+                if not flags & DOWN_FLAGS and fields.get("master-link-status") == "ok":
                     healthy.append((str(fields["ip"]), int(fields["port"])))
             return healthy
         raise self._unavailable(failures)
