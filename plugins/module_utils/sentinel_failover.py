@@ -10,7 +10,6 @@ import time
 from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.addresses import parse_address
 from ansible_collections.shardinel.redis.plugins.module_utils.sentinel_access import Endpoint, ShardinelError
 from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.sentinel_answers import is_down, parse_state, state_address
-)
 
 POLL_INTERVAL = 0.1
 RETRIED_FAILOVER_ERRORS = ('INPROG', 'NOGOODSLAVE')

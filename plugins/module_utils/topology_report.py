@@ -14,7 +14,6 @@ from ansible_collections.shardinel.redis.plugins.module_utils.connection_options
 from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.addresses import format_address, parse_address
 from ansible_collections.shardinel.redis.plugins.module_utils.sentinel_access import Endpoint, ShardinelError
 from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.sentinel_answers import is_down, state_address
-)
 from ansible_collections.shardinel.redis.plugins.module_utils.sentinel_tilt import read_tilt, unknown_tilt
 
 
