@@ -68,14 +68,14 @@ def all_secrets(topology: Any) -> list[str]:
 
 
 def module_runner(work_dir: Path) -> ModuleRunner:
-    """run("topology_info", args, check_mode=False) -> ModuleResult; the args file is written to work_dir.
+    """run("topology_info", args, check_mode=False, diff=False) -> ModuleResult; the args file is written to work_dir.
 
     ``prefix`` is a command the module runs under, for example ["unshare", "--pid", "--fork", "--mount-proc"].
     """
 
     def run(name: str, args: dict[str, Any], check_mode: bool = False, timeout: float = 300,
-            prefix: Sequence[str] = ()) -> ModuleResult:
-        module_args = dict(args, _ansible_check_mode=check_mode)
+            prefix: Sequence[str] = (), diff: bool = False) -> ModuleResult:
+        module_args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
         args_file = work_dir / f"{name}-args.json"
         args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": module_args}))
         # SHARDINEL_MODULE_PYTHONPATH puts another redis-py first, e.g. Debian's python3-redis 4.3
