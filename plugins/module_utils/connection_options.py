@@ -3,12 +3,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Connection options shared by every shardinel.redis module.
 
-The documentation of these options is the doc fragment shardinel.redis.connection;
-keep the two in step.
+The documentation of these options is in the doc fragments shardinel.redis.connection and shardinel.redis.tls;
+keep them in step.
 """
 
 from __future__ import annotations
 
+from ansible_collections.shardinel.redis.plugins.module_utils.redis_wire import TlsFiles
 from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.addresses import parse_addresses
 
 
@@ -22,6 +23,13 @@ def connection_argument_spec():
         password=dict(type='str', no_log=True),
         connect_timeout=dict(type='float', default=2.0),
         socket_timeout=dict(type='float', default=5.0),
+        **tls_argument_spec()
+    )
+
+
+def tls_argument_spec():
+    """Return the argument spec of the TLS options (doc fragment shardinel.redis.tls)."""
+    return dict(
         tls=dict(type='bool', default=False),
         tls_ca_file=dict(type='path'),
         tls_cert_file=dict(type='path'),
@@ -51,6 +59,12 @@ def validate_connection_params(params):
     for user, secret in (('sentinel_username', 'sentinel_password'), ('username', 'password')):
         if params[user] and not params[secret]:
             raise ValueError('%s is set but %s is empty' % (user, secret))
+    validate_tls_params(params)
+    return addresses
+
+
+def validate_tls_params(params):
+    """Raise ValueError naming the TLS option that contradicts the others."""
     if not params['tls']:
         for option in ('tls_ca_file', 'tls_cert_file', 'tls_key_file'):
             if params[option]:
@@ -59,7 +73,6 @@ def validate_connection_params(params):
         raise ValueError('tls_cert_file and tls_key_file must be given together')
     if params['tls'] and params['tls_check_hostname'] and not params['tls_verify']:
         raise ValueError('tls_check_hostname needs tls_verify: a certificate that is not verified has no name to check')
-    return addresses
 
 
 def tls_kwargs(params):
@@ -74,6 +87,14 @@ def tls_kwargs(params):
         ssl_cert_reqs='required' if params['tls_verify'] else 'none',
         ssl_check_hostname=params['tls_check_hostname'],
     )
+
+
+def wire_tls(params):
+    """The TLS settings of the host-side modules' redis_wire connections (None without tls)."""
+    if not params['tls']:
+        return None
+    return TlsFiles(params['tls_ca_file'], params['tls_cert_file'], params['tls_key_file'], params['tls_verify'],
+                    params['tls_check_hostname'])
 
 
 def redis_kwargs(params):

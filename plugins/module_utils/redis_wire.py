@@ -14,8 +14,9 @@ installed in.
 - ``ask_each(addresses, commands, ...)``: the same commands to many servers at once, within one deadline.
 
 Replies: simple and bulk strings are ``str`` (UTF-8; undecodable bytes are escaped as surrogates), integers ``int``,
-arrays ``list``, nil ``None``. TLS verifies the server's certificate against the CA file and the address connected to
-(its subjectAltName must name it, as it must for the applications' clients).
+arrays ``list``, nil ``None``. TLS verifies the server's certificate against the CA file (or the system's store) and,
+with ``check_hostname``, that it names the address connected to; as the modules' ``tls_*`` options do by default, and
+like the Redis command-line tool, the name is not checked unless asked.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -46,15 +47,21 @@ class AuthError(ReplyError):
 
 
 class TlsFiles:
-    """Paths of the CA that signed the servers' certificates and, for mutual TLS, this client's certificate and key."""
+    """Paths of the CA that signed the servers' certificates and, for mutual TLS, this client's certificate and key;
+    whether to verify the server's certificate and whether it must name the address connected to."""
 
-    def __init__(self, ca_file, cert_file=None, key_file=None):
+    def __init__(self, ca_file=None, cert_file=None, key_file=None, verify=True, check_hostname=False):
         self.ca_file = ca_file
         self.cert_file = cert_file
         self.key_file = key_file
+        self.verify = verify
+        self.check_hostname = check_hostname and verify
 
     def context(self):
         context = ssl.create_default_context(cafile=self.ca_file)
+        context.check_hostname = self.check_hostname
+        if not self.verify:
+            context.verify_mode = ssl.CERT_NONE
         if self.cert_file:
             context.load_cert_chain(self.cert_file, self.key_file)
         return context

@@ -35,6 +35,7 @@ author:
   - shardinel.redis developers (@shardinel)
 extends_documentation_fragment:
   - shardinel.redis.connection
+  - shardinel.redis.tls
 attributes:
   check_mode:
     support: full

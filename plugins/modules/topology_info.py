@@ -27,6 +27,7 @@ author:
   - shardinel.redis developers (@shardinel)
 extends_documentation_fragment:
   - shardinel.redis.connection
+  - shardinel.redis.tls
   - shardinel.redis.sentinel_admin
 attributes:
   check_mode:
