@@ -10,7 +10,8 @@ installed in.
 
 - ``Connection((host, port), username, password, tls, timeout)``: ``call(*args)`` returns the reply and raises
   ``ReplyError`` on an error reply; ``pipeline(commands)`` sends every command in one round trip and returns the replies
-  with each error reply as a ``ReplyError`` in its place.
+  with each error reply as a ``ReplyError`` in its place. The address may also be the path of a unix socket (a ``str``);
+  Redis serves no TLS there, so ``tls`` is not used for it.
 - ``ask_each(addresses, commands, ...)``: the same commands to many servers at once, within one deadline.
 
 Replies: simple and bulk strings are ``str`` (UTF-8; undecodable bytes are escaped as surrogates), integers ``int``,
@@ -89,8 +90,12 @@ class Connection:
     """One connection, opened on first use, logged in as ``username`` when a password is given."""
 
     def __init__(self, address, username=None, password=None, tls=None, timeout=5.0):
-        self.address = (str(address[0]), int(address[1]))
-        self.label = label(self.address)
+        if isinstance(address, str):
+            self.address = address
+            self.label = "unix:%s" % address
+        else:
+            self.address = (str(address[0]), int(address[1]))
+            self.label = label(self.address)
         self.username = username
         self._password = password
         self.tls = tls
@@ -107,18 +112,33 @@ class Connection:
     def open(self):
         if self._socket is not None:
             return
+        self._socket = self._unix_socket() if isinstance(self.address, str) else self._tcp_socket()
+        self._reader = self._socket.makefile("rb")
+        self._log_in()
+
+    def _tcp_socket(self):
         try:
             raw = socket.create_connection(self.address, timeout=self.timeout)
         except (OSError, socket.timeout) as error:
             raise WireError("%s: %s" % (self.label, error.strerror or error))
         try:
             raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            sock = self.tls.context().wrap_socket(raw, server_hostname=self.address[0]) if self.tls else raw
+            return self.tls.context().wrap_socket(raw, server_hostname=self.address[0]) if self.tls else raw
         except (OSError, ssl.SSLError) as error:
             raw.close()
             raise WireError("%s: TLS handshake failed: %s" % (self.label, error))
-        self._socket = sock
-        self._reader = sock.makefile("rb")
+
+    def _unix_socket(self):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self.timeout)
+            sock.connect(self.address)
+        except (OSError, socket.timeout) as error:
+            sock.close()
+            raise WireError("%s: %s" % (self.label, error.strerror or error))
+        return sock
+
+    def _log_in(self):
         if self._password:
             credentials = [self.username, self._password] if self.username else [self._password]
             reply = self._exchange([["AUTH"] + credentials])[0]

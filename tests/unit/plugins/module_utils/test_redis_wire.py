@@ -102,3 +102,31 @@ def test_tls_refuses_a_server_whose_certificate_another_ca_signed(tls_topology: 
 def test_plaintext_to_a_tls_port_fails_as_a_wire_error(tls_topology: RedisTopology) -> None:
     with pytest.raises(WireError):
         admin(tls_topology, tls_topology.shards[0].master.address, timeout=2.0).call("PING")
+
+
+def test_a_unix_socket_path_is_an_address(tmp_path) -> None:
+    import subprocess
+    from redis_topology import REDIS_SERVER
+    path = str(tmp_path / "redis.sock")
+    server = subprocess.Popen([REDIS_SERVER, "--port", "0", "--unixsocket", path, "--save", "", "--appendonly", "no",
+                               "--dir", str(tmp_path), "--user", "admin", "on", ">unix-pass-4d2", "+@all"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with Connection(path, "admin", "unix-pass-4d2") as connection:
+                    assert connection.call("PING") == "PONG"
+                    assert connection.call("ACL", "WHOAMI") == "admin"
+                break
+            except WireError:
+                assert time.monotonic() < deadline, "the server did not open its socket"
+                time.sleep(0.02)
+        with pytest.raises(AuthError):
+            Connection(path, "admin", "wrong").call("PING")
+    finally:
+        server.kill()
+        server.wait()
+    with pytest.raises(WireError) as raised:
+        Connection(path, timeout=1.0).call("PING")
+    assert "unix:" + path in str(raised.value)
