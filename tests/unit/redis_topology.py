@@ -522,6 +522,23 @@ def write_tls_files(directory: Path, auth_clients: str = "optional") -> TlsFiles
     return TlsFiles(ca_path, *server_paths, *client_paths, auth_clients=auth_clients)
 
 
+def install_start_helper(directory: Path) -> Path:
+    """The redis_server role's start helper (ExecStartPre) installed in ``directory`` as on a data host: the script as
+    ``redis-start-role``, next to it redis_wire.py and a package shardinel/ with a docstring-only __init__.py and the
+    collection's addresses.py and sentinel_answers.py. Returns the script's path (run it as ``python3 <path>``)."""
+    repo = Path(__file__).resolve().parents[2]
+    module_utils = repo / "plugins" / "module_utils"
+    package = directory / "shardinel"
+    package.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(module_utils / "redis_wire.py", directory / "redis_wire.py")
+    (package / "__init__.py").write_text('"""Sentinel answers and addresses for redis-start-role."""\n', encoding="utf-8")
+    for name in ("addresses.py", "sentinel_answers.py"):
+        shutil.copyfile(module_utils / "shardinel" / name, package / name)
+    script = directory / "redis-start-role"
+    shutil.copyfile(repo / "roles" / "redis_server" / "files" / "redis_start_role.py", script)
+    return script
+
+
 def running_topology(directory: Path, shard_count: int = 2, tls: bool = False) -> Iterator[RedisTopology]:
     """Generator for fixtures and benchmarks: yields a started topology and always stops it."""
     topology = RedisTopology.start(directory, shard_count, tls=tls)
