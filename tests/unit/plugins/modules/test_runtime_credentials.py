@@ -23,9 +23,8 @@ from module_runner import ModuleRunner  # pylint: disable=import-error
 from redis_topology import REDIS_SENTINEL, REDIS_SERVER, REDIS_USER_RULES, SENTINEL_USER_RULES, RedisTopology, User
 from shardinel import ShardedSentinelClient
 
-# Counters of every command that changes users or settings; check mode must leave them all as they were.
-CHANGING_COMMANDS = ("acl|setuser", "acl|deluser", "acl|load", "acl|save", "config|set", "config|rewrite",
-                     "sentinel|set", "sentinel|config", "sentinel|flushconfig", "sentinel|monitor", "sentinel|remove")
+# The Redis commands that change users or settings; check mode must leave their counters as they were.
+CHANGING_COMMANDS = ("acl|setuser", "acl|deluser", "acl|load", "acl|save", "config|set", "config|rewrite")
 
 
 def acl_user(name: str, rules: str, passwords: list[str]) -> dict[str, Any]:
@@ -99,19 +98,25 @@ def admin_client(topology: RedisTopology, process: Any, **kwargs: Any) -> redis.
     return topology.redis_client(process.address, decode_responses=True, **kwargs)
 
 
-def server_state(topology: RedisTopology) -> dict[str, Any]:
-    """Per server: its run id, users and the counts of every command that changes users or settings."""
+def server_state(topology: RedisTopology) -> dict[str, dict[str, Any]]:
+    """Per server: its run id, users, settings and, on Redis (Sentinel keeps no command statistics), the counts of
+    every command that changes users or settings; on a Sentinel the credential lines of its config file."""
     state = {}
     for process in topology.processes.values():
         client = admin_client(topology, process)
         try:
-            stats = client.info("commandstats")
-            state[process.name] = (
-                client.info("server")["run_id"],
-                sorted(client.execute_command("ACL", "LIST")),
-                {name: stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in CHANGING_COMMANDS},
-                None if process.sentinel else (client.config_get("masteruser"), client.config_get("masterauth")),
-            )
+            state[process.name] = {"run_id": client.info("server")["run_id"],
+                                   "users": sorted(client.execute_command("ACL", "LIST"))}
+            if process.sentinel:
+                state[process.name]["settings"] = [client.execute_command("SENTINEL", "CONFIG", "GET", name)
+                                                   for name in ("sentinel-user", "sentinel-pass")]
+                state[process.name]["file"] = [line for line in process.config.read_text().splitlines()
+                                               if line.startswith(("user ", "sentinel auth-", "sentinel sentinel-"))]
+            else:
+                stats = client.info("commandstats")
+                state[process.name]["counts"] = {name: stats.get(f"cmdstat_{name}", {}).get("calls", 0)
+                                                  for name in CHANGING_COMMANDS}
+                state[process.name]["settings"] = [client.config_get("masteruser"), client.config_get("masterauth")]
         finally:
             client.close()
     return state
@@ -162,6 +167,17 @@ def test_a_fresh_topology_needs_no_change_and_check_mode_changes_nothing(fresh_t
     with pytest.raises(redis.AuthenticationError):
         master = topology.shards[0].master
         redis.Redis(host=master.host, port=master.port, username="app", password="next-app-9c1").ping()
+    # The same run for real changes what the proof above watches.
+    assert converge(run_module, topology, rotated) == planned
+    after = server_state(topology)
+    for name, state in after.items():
+        assert state["run_id"] == before[name]["run_id"] and state["users"] != before[name]["users"]
+        assert state["settings"] != before[name]["settings"]
+        if topology.processes[name].sentinel:
+            assert state["file"] != before[name]["file"]
+        else:
+            moved = {command for command in CHANGING_COMMANDS if state["counts"][command] != before[name]["counts"][command]}
+            assert moved == {"acl|setuser", "config|set"}, (name, moved)
 
 
 def test_check_mode_diff_shows_users_and_settings_without_secrets(fresh_topology, run_module):
@@ -192,7 +208,7 @@ def test_three_step_rotation_fails_no_command_and_restarts_nothing(fresh_topolog
     topology = fresh_topology
     old = current_passwords(topology)
     new = {user: [f"rotated-{user}-{index}"] for index, user in enumerate(old)}
-    run_ids = {name: state[0] for name, state in server_state(topology).items()}
+    run_ids = {name: state["run_id"] for name, state in server_state(topology).items()}
     watch = SdownWatch(topology)
     old_client = ShardedSentinelClient(topology.sentinel_addresses, **topology.client_kwargs())
     try:
@@ -227,7 +243,7 @@ def test_three_step_rotation_fails_no_command_and_restarts_nothing(fresh_topolog
     assert old_traffic.commands > 100 and new_traffic.commands > 100
     assert watch.events == []
     assert links_up(topology)
-    assert {name: state[0] for name, state in server_state(topology).items()} == run_ids
+    assert {name: state["run_id"] for name, state in server_state(topology).items()} == run_ids
     master = topology.shards[0].master
     with pytest.raises(redis.AuthenticationError):
         redis.Redis(host=master.host, port=master.port, username="app", password=old["app"][0]).ping()
