@@ -135,7 +135,7 @@ class Resharder:
         self.move_started = None
         self.published = False
         self.result = dict(changed=False, version=0, plan=[], keys_moved=0, slots_moved=0, duration_s=0.0,
-                           migration_s=0.0, pairs=[], resumed=False, retries=0)
+                           migration_s=0.0, pairs=[], resumed=False, retries=0, undeployed=[])
 
     def close(self):
         for endpoint in list(self.endpoints.values()) + self.sentinels:
@@ -305,9 +305,12 @@ class Resharder:
         result = self.result
         monitored = self.monitored()
         unknown = [name for name in self.target if name not in monitored]
-        if unknown:
+        # A plan (check mode) may name shards that are not deployed yet: playbooks/scale.yml --check plans a grow before
+        # the new shards run. They hold no key, so the plan only reads the shards that run.
+        if unknown and (not check_mode or self.params['adopt']):
             raise ShardinelError('shards: %s not monitored by any reachable Sentinel (they monitor %s)'
                                  % (', '.join(repr(n) for n in unknown), names(monitored)))
+        result['undeployed'] = unknown
         layouts = self.read_layouts(monitored)
         published = newest(layouts.values())
         result['version'] = published.version if published is not None else 0
@@ -334,13 +337,13 @@ class Resharder:
                 return
             version = published.version if published is not None else 0
             moving = Layout(version + 1, self.target, previous=current, lease_s=self.params['lease'])
-        gone = [name for name in moving.all_shards if name not in monitored]
+        gone = [name for name in moving.all_shards if name not in monitored and name not in unknown]
         if gone:
             raise ShardinelError('shards: the layout being left names %s, which no reachable Sentinel monitors; its keys '
                                  'cannot be moved' % ', '.join(repr(n) for n in gone))
-        self.check_replicas(moving.all_shards)
+        self.check_replicas([name for name in moving.all_shards if name not in unknown])
         slot_pairs = {pair: len(slots) for pair, slots in moving.moving_slots().items()}
-        result['plan'] = self.plan(moving, slot_pairs)
+        result['plan'] = self.plan(moving, slot_pairs, unknown)
         result['slots_moved'] = sum(slot_pairs.values())
         result['changed'] = True
         if check_mode:
@@ -374,11 +377,12 @@ class Resharder:
                 self.publish(published, stale)
 
     # plan ------------------------------------------------------------------------------------
-    def plan(self, layout, slot_pairs):
+    def plan(self, layout, slot_pairs, undeployed=()):
         """Per (from, to): the slots that change owner and the keys that have to move (every key found on a shard
-        that does not own it under the new table, whatever the layout it was written under)."""
+        that does not own it under the new table, whatever the layout it was written under). Shards not deployed yet
+        hold no key."""
         keys = collections.Counter()
-        for shard in layout.all_shards:
+        for shard in [name for name in layout.all_shards if name not in undeployed]:
             for db in self.app_dbs(shard):
                 for page in self.scan(shard, db, retry=False):
                     for key in page:

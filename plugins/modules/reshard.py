@@ -39,7 +39,10 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    description: In check mode the module runs every check and returns the plan (slots and keys per pair of shards), moving nothing.
+    description:
+      - In check mode the module runs every check and returns the plan (slots and keys per pair of shards), moving nothing.
+      - A plan may name shards that are not deployed yet (RV(undeployed)); they hold no key, so the plan counts the keys
+        that would move to them from the shards that run.
   diff_mode:
     support: none
     description: No diff is produced; RV(plan) says what moves.
@@ -210,6 +213,12 @@ resumed:
   returned: always
   type: bool
   sample: false
+undeployed:
+  description: Shards of O(shards) that no Sentinel monitors yet; only a plan (check mode) may name them.
+  returned: always
+  type: list
+  elements: str
+  sample: []
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib

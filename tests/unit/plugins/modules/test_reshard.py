@@ -203,7 +203,7 @@ def wait_until_keys_arrive(topology: Any, shard: str, count: int, process: subpr
     ({"shards": []}, "shards: give at least one shard name (empty names are not allowed), got []"),
     ({"shards": ["shard1", ""]}, "shards: give at least one shard name (empty names are not allowed), got ['shard1', '']"),
     ({"shards": ["shard1", "shard2", "shard1"]}, "shards: 'shard1' named more than once"),
-    ({"shards": ["shard1", "shard9"]},
+    ({"shards": ["shard1", "shard9"], "adopt": True},
      "shards: 'shard9' not monitored by any reachable Sentinel (they monitor shard1, shard2, shard3)"),
     ({"rate": -1}, "rate: must be 0 (unthrottled) or a positive number of keys per second, got -1"),
     ({"batch": 0}, "batch: must be between 1 and 100000 keys, got 0"),
@@ -220,6 +220,18 @@ def test_bad_input_is_refused_before_any_change(shared_topology: Any, run_module
     assert result["msg"] == message
     assert layouts(shared_topology) == before
     assert_no_secret(result, shared_topology)
+
+
+def test_an_undeployed_shard_is_refused_but_may_be_planned(shared_topology: Any, run_module: ModuleRunner) -> None:
+    before = layouts(shared_topology)
+    args = reshard_args(shared_topology, shards=["shard1", "shard2", "shard3", "shard9"])
+    refused = run_module("reshard", args)
+    assert refused.rc == 1 and refused["changed"] is False
+    assert refused["msg"] == "shards: 'shard9' not monitored by any reachable Sentinel (they monitor shard1, shard2, shard3)"
+    plan = run_module("reshard", args, check_mode=True)
+    assert plan.rc == 0 and plan["undeployed"] == ["shard9"], plan.output
+    assert sum(pair["slots"] for pair in plan["plan"] if pair["to"] == "shard9") > 16384 // 5
+    assert layouts(shared_topology) == before
 
 
 def test_a_shard_without_a_connected_replica_is_refused(fresh_topology: Any, run_module: ModuleRunner) -> None:
