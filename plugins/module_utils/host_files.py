@@ -23,7 +23,7 @@ import stat
 import tempfile
 
 from ansible_collections.shardinel.redis.plugins.module_utils.host_packages import missing_packages
-from ansible_collections.shardinel.redis.plugins.module_utils.secret_text import hide_secrets, secret_pattern
+from ansible_collections.shardinel.redis.plugins.module_utils.secret_text import hide_secrets
 from ansible_collections.shardinel.redis.plugins.module_utils.systemd_units import UnitStateError, inactive_units
 
 KEEP = -1
@@ -77,12 +77,15 @@ class Change:
 
 def parse_mode(item):
     mode = item.get('mode')
-    if mode is None or isinstance(mode, int):
-        return mode
+    if mode is None:
+        return None
     text = str(mode)
-    if not text.isdigit() or set(text) - set('01234567') or len(text.lstrip('0')) > 4:
-        raise LayoutError('%s: mode %s is not an octal mode such as 0640' % (item['path'], text))
-    return int(text, 8)
+    if isinstance(mode, int) and not isinstance(mode, bool):
+        if 0 <= mode <= 0o7777:
+            return mode
+    elif text.isdigit() and not set(text) - set('01234567') and len(text.lstrip('0')) <= 4:
+        return int(text, 8)
+    raise LayoutError('%s: mode %s is not an octal mode such as 0640' % (item['path'], text))
 
 
 def account_id(lookup, name, path, check_mode):
@@ -296,15 +299,14 @@ def guarded(path, function, *args):
         raise LayoutError('%s: %s' % (path, error.strerror or error))
 
 
-def lay_out(module):
-    """The module's result; raises LayoutError."""
+def lay_out(module, pattern):
+    """The module's result (``pattern``: the secrets, from secret_text.secret_pattern); raises LayoutError."""
     params, check_mode = module.params, module.check_mode
     check_secrets(params)
-    pattern = secret_pattern(params['secrets'] or [])
     result = {'changed': False, 'changed_paths': [], 'created': [], 'inactive': [],
               'missing_packages': missing_packages(module, params['packages'] or [])}
     diffs = []
-    if module._diff:  # pylint: disable=protected-access
+    if module._diff:
         result['diff'] = diffs
     if result['missing_packages']:
         if not check_mode:

@@ -112,7 +112,7 @@ options:
           - Command that checks the new content before it replaces the file; C(%s) is the temporary file's path
             (beside the file, with the file's owner, group and mode). Split like a shell command line, not run by a shell.
           - A non-zero exit fails the task naming the path and quoting the command's output (secrets hidden);
-            the file is left as it was.
+            the file is left as it was (the changes made before it stay made).
           - Not run in check mode.
         type: str
       create_only:
@@ -304,7 +304,7 @@ def main():
         dict(item, content=None if item['content'] is None else '(%d characters)' % len(item['content']))
         for item in module.params['files']]), pattern)}
     try:
-        result = lay_out(module)
+        result = lay_out(module, pattern)
     except LayoutError as error:
         module.fail_json(msg=hide_secrets(str(error), pattern), invocation=invocation)
     module.exit_json(invocation=invocation, **result)

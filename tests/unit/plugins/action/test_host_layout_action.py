@@ -142,8 +142,8 @@ def test_errors_name_the_item_and_hide_the_secrets(tmp_path: Path, role: Path) -
 def test_templates_of_a_tasks_file_included_from_another_role(tmp_path: Path) -> None:
     """The role that holds the task is searched first, then the role that included it (as ansible.builtin.template)."""
     roles = tmp_path / "roles"
-    write(roles / "outer" / "tasks" / "main.yml", "- name: Include\n  ansible.builtin.include_role:\n"
-                                                   "    name: inner\n    tasks_from: layout.yml\n")
+    write(roles / "outer" / "tasks" / "main.yml",
+          "- name: Include\n  ansible.builtin.include_role:\n    name: inner\n    tasks_from: layout.yml\n")
     write(roles / "inner" / "tasks" / "layout.yml", textwrap.dedent("""\
         - name: Lay out
           shardinel.redis.host_layout:

@@ -212,9 +212,10 @@ def test_modes_given_as_numbers_are_octal_values(run_module: ModuleRunner, root:
     layout["directories"][0]["mode"] = 0o700
     ok(run_module("host_layout", layout))
     assert mode(root / "etc") == 0o700
-    layout["directories"][0]["mode"] = "0789"
-    result = run_module("host_layout", layout)
-    assert result.rc == 1 and result["msg"] == f"{root / 'etc'}: mode 0789 is not an octal mode such as 0640"
+    for wrong in ("0789", "17777", 0o10000):
+        layout["directories"][0]["mode"] = wrong
+        result = run_module("host_layout", layout)
+        assert result.rc == 1 and result["msg"] == f"{root / 'etc'}: mode {wrong} is not an octal mode such as 0640"
 
 
 def test_unknown_owner_is_named_and_counts_as_a_difference_in_check_mode(run_module: ModuleRunner, root: Path, layout) -> None:
