@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A host's directories, files and links laid out in one pass (the shardinel.redis.host_layout module).
 
-``lay_out(module)`` first checks the packages the layout needs: outside check mode, if one is missing nothing else
+``lay_out(module, pattern)`` first checks the packages the layout needs: outside check mode, if one is missing nothing else
 is done. Then it compares every directory, file and link with what it should be, every item before changing any,
 and (outside check mode) changes what differs, in the order given: directories (with their parents), files (new
 content written to a temporary file beside the old one, validated, then moved over it; attributes alone fixed in
@@ -272,8 +272,9 @@ def reported_names(params):
 
 def check_secrets(params):
     """Refuse a secret that is part of a path or name the result reports (Ansible would hide it there too)."""
+    names = reported_names(params)
     for number, secret in enumerate(params['secrets'] or [], 1):
-        if secret and any(secret in name for name in reported_names(params)):
+        if secret and any(secret in name for name in names):
             raise LayoutError('secrets: entry %d is part of a path or name that the result reports, where Ansible would '
                               'hide it; use a longer secret' % number)
 
