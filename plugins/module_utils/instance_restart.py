@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 
-from ansible_collections.shardinel.redis.plugins.module_utils.redis_wire import ReplyError, WireError
+from ansible_collections.shardinel.redis.plugins.module_utils.redis_wire import AuthError, ReplyError, WireError
 from ansible_collections.shardinel.redis.plugins.module_utils.shard_watch import WatchError, problem_text, wait_for
 from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.addresses import parse_address
 from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.sentinel_answers import state_address
@@ -69,9 +69,24 @@ class InstanceRestart:
         return master
 
     def plan(self, action):
-        """Check mode: what ``action`` would do, asking only."""
-        master = self.current_master()
-        self.report.update(would_fail_over=master == self.address, would_restart=action == 'restart')
+        """Check mode: what ``action`` would do, from one look (asking only, never waiting). When it cannot tell
+        whether the instance is the master, would_fail_over is None and master_unknown says why."""
+        self.report.update(would_restart=action == 'restart', would_fail_over=None)
+        try:
+            states = self.watch.master_states(self.shard)
+            master = self.watch.agreed_master(states)
+            if master is None:
+                self.report['master_unknown'] = ('the Sentinels do not all name the same master of %s, up (%s); a real run '
+                                                 'would wait for them' % (self.shard, self.watch.describe(states)))
+                return self.report
+            if master == self.address and (self.watch.role(self.address) or [None])[0] != 'master':
+                self.report['master_unknown'] = ('the Sentinels name %s master of %s but it does not report ROLE master'
+                                                 % (self.address, self.shard))
+                return self.report
+        except AuthError as error:
+            self.report['master_unknown'] = str(error)
+            return self.report
+        self.report.update(master_before=master, would_fail_over=master == self.address)
         return self.report
 
     # switchover ---------------------------------------------------------------------------------------------------
@@ -85,9 +100,10 @@ class InstanceRestart:
         self.report['failover_sentinel'] = sentinel
 
         def promoted():
-            new = self.watch.agreed_master(self.watch.master_states(self.shard))
+            states = self.watch.master_states(self.shard)
+            new = self.watch.agreed_master(states)
             if new in (None, self.address):
-                self.request_again_if_given_up(sentinel)
+                self.request_again_if_given_up(sentinel, states.get(sentinel))
                 return None
             return new if (self.watch.role(new) or [None])[0] == 'master' else None
         new_master = self.wait(promoted, lambda: 'every Sentinel to name a new master of %s (%s)' % (self.shard, self.describe()))
@@ -119,6 +135,8 @@ class InstanceRestart:
         permission is raised (waiting cannot help)."""
         try:
             self.watch.call_sentinel(sentinel, 'SENTINEL', 'FAILOVER', self.shard)
+        except AuthError:
+            raise
         except ReplyError as error:
             if error.code == 'NOPERM':
                 raise RestartError('SENTINEL FAILOVER %s refused by %s: %s (it needs the Sentinel admin user)'
@@ -128,10 +146,10 @@ class InstanceRestart:
             return error
         return True
 
-    def request_again_if_given_up(self, sentinel):
+    def request_again_if_given_up(self, sentinel, state):
         """Sentinel gives up a failover whose replica does not report its promotion within failover-timeout: ask
-        again once the Sentinel that ran it still names this instance and has no failover in progress."""
-        state = self.watch.master_states(self.shard).get(sentinel)
+        again once the Sentinel that ran it (its SENTINEL MASTER ``state``) still names this instance and has no
+        failover in progress."""
         if state is not None and not isinstance(state, Exception) and state_address(state) == self.address \
                 and 'failover_in_progress' not in state['flags']:
             self.try_failover(sentinel)
@@ -142,6 +160,8 @@ class InstanceRestart:
         host, port = parse_address(new_master, 'new master')
         try:
             reply = self.watch.call_instance(self.address, 'REPLICAOF', host, port)
+        except AuthError:
+            raise
         except (ReplyError, WireError) as error:
             raise RestartError('REPLICAOF %s on the old master %s: %s' % (new_master, self.address, problem_text(error)))
         if not str(reply).startswith('OK'):
@@ -185,7 +205,7 @@ def run_action(watch, action, shard, address, timeout, check_mode, restart_unit)
     try:
         if check_mode:
             job.plan(action)
-            return job.report['would_fail_over'] or job.report['would_restart'], job.report
+            return job.report['would_restart'] or job.report['would_fail_over'] is not False, job.report
         if action == 'restart':
             job.restart(restart_unit)
         else:
@@ -193,5 +213,9 @@ def run_action(watch, action, shard, address, timeout, check_mode, restart_unit)
     except RestartError as error:
         error.report = job.report
         raise
+    except AuthError as error:
+        failure = RestartError(str(error))
+        failure.report = job.report
+        raise failure
     job.report['total_s'] = elapsed(started)
     return job.report['restarted'] or 'new_master' in job.report, job.report

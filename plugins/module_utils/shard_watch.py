@@ -9,14 +9,16 @@ a shard (instance_restart, topology_check).
   link ok (optionally from an INFO it sent after a given moment).
 - ``wait_for(check, what, timeout)``: poll until ``check()`` returns something true.
 
-Addresses are "host:port" text as ``addresses.format_address`` writes it; Sentinels are asked all at once.
+Addresses are "host:port" text as ``addresses.format_address`` writes it; Sentinels are asked all at once. A refused
+login (redis_wire.AuthError) is raised (or, asked for, kept as the answer), never taken for a server that does not
+answer: waiting cannot mend a password.
 """
 
 from __future__ import annotations
 
 import time
 
-from ansible_collections.shardinel.redis.plugins.module_utils.redis_wire import Connection, ReplyError, WireError, ask_each
+from ansible_collections.shardinel.redis.plugins.module_utils.redis_wire import AuthError, Connection, ReplyError, WireError, ask_each
 from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.addresses import format_address, parse_address
 from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.sentinel_answers import (
     is_down, parse_state, parse_states, state_address)
@@ -58,18 +60,20 @@ class ShardWatch:
         self.query_timeout = query_timeout
 
     # asking ---------------------------------------------------------------------------------------------------------
-    def ask_sentinels(self, commands):
-        """{Sentinel: its replies (a list, error replies in place) or the WireError/ReplyError that stopped it}."""
-        username, password = self.sentinel_login
-        answers = ask_each([parse_address(s) for s in self.sentinels], commands, username, password, self.tls,
-                           self.query_timeout)
-        return dict((format_address(address), replies) for address, replies in answers.items())
+    def ask_sentinels(self, commands, keep_refusals=False):
+        """{Sentinel: its replies (a list, error replies in place) or the WireError/ReplyError that stopped it}; a
+        refused login is raised unless ``keep_refusals``."""
+        return self._ask([parse_address(s) for s in self.sentinels], commands, self.sentinel_login, keep_refusals)
 
-    def ask_instances(self, addresses, commands):
-        """{instance: its replies or the error that stopped it}, every instance at once."""
-        username, password = self.redis_login
-        answers = ask_each([parse_address(a, 'address') for a in addresses], commands, username, password, self.tls,
-                           self.query_timeout)
+    def ask_instances(self, addresses, commands, keep_refusals=False):
+        """{instance: its replies or the error that stopped it}, every instance at once; as ask_sentinels."""
+        return self._ask([parse_address(a, 'address') for a in addresses], commands, self.redis_login, keep_refusals)
+
+    def _ask(self, addresses, commands, login, keep_refusals):
+        answers = ask_each(addresses, commands, login[0], login[1], self.tls, self.query_timeout)
+        for outcome in answers.values():
+            if isinstance(outcome, AuthError) and not keep_refusals:
+                raise outcome
         return dict((format_address(address), replies) for address, replies in answers.items())
 
     def call_sentinel(self, sentinel, *command):
@@ -122,6 +126,8 @@ class ShardWatch:
         """ROLE of an instance as a list, or [] when it does not answer it."""
         try:
             reply = self.call_instance(address, 'ROLE')
+        except AuthError:
+            raise
         except (WireError, ReplyError):
             return []
         return reply if isinstance(reply, list) else []
@@ -130,6 +136,8 @@ class ShardWatch:
         """INFO of the sections as {field: text}; {} when the instance does not answer it."""
         try:
             return parse_info(self.call_instance(address, 'INFO', *sections))
+        except AuthError:
+            raise
         except (WireError, ReplyError):
             return {}
 

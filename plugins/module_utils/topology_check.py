@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 
+from ansible_collections.shardinel.redis.plugins.module_utils.redis_wire import AuthError
 from ansible_collections.shardinel.redis.plugins.module_utils.shard_watch import (
     is_connected_replica, problem_text, read_reply, replicas_by_address)
 from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.sentinel_answers import parse_state
@@ -22,9 +23,9 @@ LOOK_INTERVAL = 0.5
 
 def look(watch, shards):
     """The report of one look: {sentinels, sentinels_answering, sentinels_not_answering, shards: {name: {master,
-    in_sync_replicas, problems}}, problems, healthy}."""
+    in_sync_replicas, problems}}, problems, healthy, login_refused}."""
     commands = [['SENTINEL', 'MASTER', shard] for shard in shards] + [['SENTINEL', 'REPLICAS', shard] for shard in shards]
-    answers = watch.ask_sentinels(commands) if shards else watch.ask_sentinels([['PING']])
+    answers = watch.ask_sentinels(commands or [['PING']], keep_refusals=True)
     silent = dict((sentinel, replies) for sentinel, replies in answers.items() if isinstance(replies, Exception))
     views = []
     named = set()
@@ -35,7 +36,7 @@ def look(watch, shards):
         candidates = sorted(set(address for listed in replicas.values() if not isinstance(listed, Exception) for address in listed))
         views.append((shard, masters, replicas, master, candidates))
         named.update(candidates + ([master] if master else []))
-    roles = watch.ask_instances(sorted(named), [['ROLE']]) if named else {}
+    roles = watch.ask_instances(sorted(named), [['ROLE']], keep_refusals=True) if named else {}
 
     report_shards = {}
     for shard, masters, replicas, master, candidates in views:
@@ -62,6 +63,7 @@ def look(watch, shards):
         'shards': report_shards,
         'problems': problems,
         'healthy': not problems,
+        'login_refused': any(isinstance(outcome, AuthError) for outcome in list(answers.values()) + list(roles.values())),
     }
 
 
@@ -72,14 +74,14 @@ def describe_role(role):
 
 
 def check_until_healthy(watch, shards, timeout):
-    """Look again every LOOK_INTERVAL seconds until healthy or ``timeout`` seconds have passed; the last report, with
-    ``attempts`` and ``waited_s``."""
+    """Look again every LOOK_INTERVAL seconds until healthy, a login is refused (waiting cannot mend a password) or
+    ``timeout`` seconds have passed; the last report, with ``attempts`` and ``waited_s``."""
     started = time.monotonic()
     attempts = 0
     while True:
         attempts += 1
         report = look(watch, shards)
-        if report['healthy'] or time.monotonic() - started >= timeout:
+        if report['healthy'] or report['login_refused'] or time.monotonic() - started >= timeout:
             report.update(attempts=attempts, waited_s=round(time.monotonic() - started, 2))
             return report
         time.sleep(LOOK_INTERVAL)

@@ -32,9 +32,11 @@ attributes:
   check_mode:
     support: full
     description:
-      - Asks the Sentinels for the shard's master (waiting, as a real run does, until they agree) and returns what the
-        module would do (RV(would_fail_over), RV(would_restart)); it never runs C(SENTINEL FAILOVER), C(REPLICAOF) or
-        C(systemctl).
+      - Asks the Sentinels once for the shard's master and returns what the module would do (RV(would_fail_over),
+        RV(would_restart)); it never runs C(SENTINEL FAILOVER), C(REPLICAOF) or C(systemctl), and never waits.
+      - When it cannot tell whether the instance is the master (the Sentinels do not all agree or answer, or refuse
+        the login, for example before new passwords are applied), RV(would_fail_over) is null, RV(master_unknown)
+        says why, and the module reports a change.
   diff_mode:
     support: none
     description: No file changes; the report says what happened.
@@ -152,9 +154,14 @@ master_before:
   type: str
   sample: "10.0.0.1:6379"
 would_fail_over:
-  description: The instance is the shard's master, so the module would fail it over.
+  description: The instance is the shard's master, so the module would fail it over; null when check mode could not tell.
   returned: in check mode
   type: bool
+master_unknown:
+  description: Why check mode could not tell whether the instance is the master.
+  returned: in check mode, when RV(would_fail_over) is null
+  type: str
+  sample: "the Sentinels do not all name the same master of shard1, up (10.0.0.1:26379: 10.0.0.1:26379: Connection refused; ...)"
 would_restart:
   description: The module would restart the instance's unit (O(action=restart)).
   returned: in check mode

@@ -17,6 +17,8 @@ description:
     C(master-link-status ok).
   - Looks again every half second until all of that holds or O(timeout) seconds have passed, then fails listing what
     is wrong (the Sentinels that do not answer, and per shard what is missing), unless O(fail_on_problems=false).
+  - A Sentinel or instance that refuses the login ends the looking at once (waiting cannot mend a password); it is a
+    problem like the others.
   - Each look asks every Sentinel once (all shards in one round trip) and every instance named once, all at once.
   - Talks to Redis and Sentinel itself; it needs neither redis-py nor C(redis-cli) on the host.
   - Read-only; it never changes anything.
@@ -156,6 +158,10 @@ healthy:
   description: The last look found no problem.
   returned: always
   type: bool
+login_refused:
+  description: A Sentinel or instance refused the login (its problem says which), so the module stopped looking.
+  returned: always
+  type: bool
 attempts:
   description: How many looks it took.
   returned: always
@@ -204,7 +210,8 @@ def main():
                        (params['username'], params['password']), wire_tls(params))
     report = check_until_healthy(watch, list(dict.fromkeys(params['shards'])), params['timeout'])
     if not report['healthy'] and params['fail_on_problems']:
-        module.fail_json(msg='still wrong after %gs: %s' % (params['timeout'], '. '.join(report['problems'])), **report)
+        module.fail_json(msg='after %d look(s) in %gs: %s' % (report['attempts'], report['waited_s'], '. '.join(report['problems'])),
+                         **report)
     module.exit_json(changed=False, **report)
 
 

@@ -208,6 +208,24 @@ def test_check_mode_says_what_it_would_do_and_does_nothing(shared_units):
     assert topology.wait_for_master_agreement(shard) == tuple(master)
 
 
+def test_check_mode_that_cannot_tell_the_master_says_why_and_does_not_wait(shared_units):
+    """As on a host checked before its first converge (no Sentinel yet), or before new passwords are applied."""
+    topology = shared_units.topology
+    shard = topology.shard_names[0]
+    master = topology.wait_for_master_agreement(shard)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"127.0.0.1:{probe.getsockname()[1]}"
+    for extra, reason in (({"sentinels": [closed]}, f"{closed}: {closed}: Connection refused"),
+                          ({"sentinel_password": "not-applied-yet"}, " refused user sentinel-admin"),
+                          ({"password": "not-applied-yet"}, " refused user admin")):
+        result = shared_units.run(dict(restart_args(topology, shard, master, action="switchover", timeout=60), **extra),
+                                  check_mode=True)
+        assert result.rc == 0 and result["changed"] and result["would_fail_over"] is None, result.output
+        assert reason in result["master_unknown"] and "master_before" not in result, result["master_unknown"]
+    assert shared_units.requests == []
+
+
 def test_a_sentinel_user_that_may_not_fail_over_is_named(shared_units):
     topology = shared_units.topology
     shard = topology.shard_names[0]
@@ -266,3 +284,14 @@ def test_demoting_an_old_master_that_sentinel_already_converted_is_not_an_error(
     replica = other_member(fresh_topology, shard, master)
     InstanceRestart(watch, shard, address_text(replica), 30).demote(address_text(master))
     assert role(fresh_topology, replica) == ["slave", master[0], master[1], "connected"]
+
+
+def test_a_refused_login_fails_at_once(shared_units):
+    topology = shared_units.topology
+    shard = topology.shard_names[0]
+    master = topology.wait_for_master_agreement(shard)
+    for option in ("sentinel_password", "password"):
+        result = shared_units.run(dict(restart_args(topology, shard, master, action="switchover"), **{option: "wrong-password"}))
+        assert result.rc != 0 and " refused user " in result["msg"], result.output
+        assert "timed out" not in result["msg"] and "wrong-password" not in result.output
+    assert topology.wait_for_master_agreement(shard) == tuple(master)

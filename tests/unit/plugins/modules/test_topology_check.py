@@ -107,3 +107,16 @@ def test_options_are_checked(shared_topology, run_module):
     assert result.rc != 0 and result["msg"] == "tls_ca_file is set but tls is false", result.output
     result = run_module("topology_check", check_args(shared_topology, timeout=-1))
     assert result.rc != 0 and "timeout" in result["msg"], result.output
+
+
+def test_a_refused_login_ends_the_looking_at_once(shared_topology, run_module):
+    for option in ("sentinel_password", "password"):
+        started = time.monotonic()
+        result = run_module("topology_check", check_args(shared_topology, **{option: "wrong-password"}))
+        assert result.rc != 0 and time.monotonic() - started < 8 and result["attempts"] == 1, result.output
+        assert result["login_refused"] and " refused user " in result["msg"] and "WRONGPASS" in result["msg"], result.output
+        assert "wrong-password" not in result.output
+        result = run_module("topology_check", check_args(shared_topology, fail_on_problems=False, **{option: "wrong-password"}))
+        assert result.rc == 0 and result["login_refused"] and not result["healthy"], result.output
+    assert result["sentinels_answering"] == sorted(shared_topology.sentinel_addresses)
+    assert all(" refused user admin" in entry["problems"][0] for entry in result["shards"].values()), result["shards"]
