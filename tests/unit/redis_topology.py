@@ -378,9 +378,10 @@ class RedisTopology:
         for process in self.processes.values():
             process.kill(signal.SIGKILL)
 
-    def add_shard(self, name: str) -> Shard:
+    def add_shard(self, name: str, monitor: bool = True) -> Shard:
         """Start a new shard (master + replica) in the running topology and make every running Sentinel monitor it,
-        with the same settings as the shards it started with; waits until the Sentinels see its replica and each other."""
+        with the same settings as the shards it started with; waits until the Sentinels see its replica and each other.
+        With ``monitor=False`` only its processes start (no Sentinel knows it)."""
         if any(shard.name == name for shard in self.shards):
             raise ValueError(f"shard {name} exists")
         master_port, replica_port = _free_ports(2)
@@ -393,6 +394,8 @@ class RedisTopology:
         for member in shard.members:
             self.restart(member)
         self.wait_for_replica_in_sync(replica.address)
+        if not monitor:
+            return shard
         for sentinel in self.sentinels:
             if not sentinel.running:
                 continue

@@ -114,8 +114,8 @@ def server_state(topology: RedisTopology) -> dict[str, dict[str, Any]]:
                                                if line.startswith(("user ", "sentinel auth-", "sentinel sentinel-"))]
             else:
                 stats = client.info("commandstats")
-                state[process.name]["counts"] = {name: stats.get(f"cmdstat_{name}", {}).get("calls", 0)
-                                                  for name in CHANGING_COMMANDS}
+                counts = {name: stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in CHANGING_COMMANDS}
+                state[process.name]["counts"] = counts
                 state[process.name]["settings"] = [client.config_get("masteruser"), client.config_get("masterauth")]
         finally:
             client.close()
