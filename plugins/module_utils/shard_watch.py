@@ -28,7 +28,7 @@ QUERY_TIMEOUT = 3.0
 
 
 class WatchError(Exception):
-    """A wait ran out or a server refused what was asked; the message names the server."""
+    """A wait ran out; the message says what for and what the servers said."""
 
 
 def wait_for(check, what, timeout):
