@@ -64,7 +64,7 @@ EXAMPLES = r'''
 
 - name: Start a new instance of shard1 as a replica of its current master
   ansible.builtin.debug:
-    msg: "replicaof {{ sentinel_answers.current_masters.shard1.address | replace(':', ' ') }}"
+    msg: "replicaof {{ sentinel_answers.current_masters.shard1 | replace(':', ' ') }}"
   when: "'shard1' in sentinel_answers.current_masters"
 '''
 
@@ -83,7 +83,12 @@ unanswered:
   type: dict
   sample: {"10.0.0.2:26380": "10.0.0.2:26380: Connection refused"}
 current_masters:
-  description: Each shard that some Sentinel monitors, with its current master.
+  description: Each shard that some Sentinel monitors, with V(ip:port) of its current master.
+  returned: success
+  type: dict
+  sample: {shard1: "10.0.0.2:6379", shard2: "10.0.0.2:6380"}
+masters:
+  description: Each shard that some Sentinel monitors, with its current master and where that answer came from.
   returned: success
   type: dict
   contains:
@@ -130,7 +135,9 @@ def main():
                                        wire_tls(params), params['timeout'])
     except (ValueError, ReplyError) as error:
         module.fail_json(msg=str(error))
-    module.exit_json(changed=False, views=views, unanswered=unanswered, current_masters=masters_report(views))
+    masters = masters_report(views)
+    module.exit_json(changed=False, views=views, unanswered=unanswered, masters=masters,
+                     current_masters=dict((name, master['address']) for name, master in masters.items()))
 
 
 if __name__ == '__main__':
