@@ -41,6 +41,11 @@ def validate(params):
             masters[shard['name']] = parse_address(current, 'current_masters[%s]' % shard['name'])
         else:
             masters[shard['name']] = parse_address((shard['master_ip'], shard['port']), 'shards[%d] (%s)' % (index, shard['name']))
+    for name in params['remove']:
+        if name in masters:
+            raise ValueError('remove: shard %s is also in shards' % name)
+    if params['prune'] and not params['shards']:
+        raise ValueError('prune needs shards: without them it would remove every monitor')
     if params['auth_user'] is not None and params['auth_pass'] is None:
         raise ValueError('auth_user is set but auth_pass is not')
     if params['timeout'] <= 0:
@@ -84,10 +89,13 @@ def monitor_commands(held, params, masters):
                 options += [setting, shard[option]]
         if options:
             commands.append(['SENTINEL', 'SET', name] + options)
-    if params['prune']:
-        wanted = set(shard['name'] for shard in params['shards'])
-        commands += [['SENTINEL', 'REMOVE', state['name']] for state in held if state['name'] not in wanted]
+    commands += [['SENTINEL', 'REMOVE', name] for name in sorted(by_name) if removed(name, params)]
     return commands
+
+
+def removed(name, params):
+    """Whether the monitor of shard ``name`` goes: it is in remove, or prune is on and it is not in shards."""
+    return name in params['remove'] or (params['prune'] and name not in [shard['name'] for shard in params['shards']])
 
 
 def monitor_lines(held, params, masters):
@@ -96,7 +104,7 @@ def monitor_lines(held, params, masters):
     before, after = {}, {}
     for state in held:
         before[state['name']] = (state_address(state), state)
-        if state['name'] in wanted or not params['prune']:
+        if not removed(state['name'], params):
             after[state['name']] = (state_address(state), dict(state))
     for name, shard in wanted.items():
         values = after.setdefault(name, (format_address(masters[name]), {}))[1]

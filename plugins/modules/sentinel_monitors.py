@@ -20,7 +20,8 @@ description:
   - A monitored shard whose C(quorum), C(down-after-milliseconds), C(failover-timeout) or C(parallel-syncs) differ
     gets C(SENTINEL SET). It is never monitored again nor moved to another master, so a failed-over shard keeps the
     master the Sentinels chose.
-  - With O(prune=true), a monitored shard that is not in O(shards) gets C(SENTINEL REMOVE).
+  - A monitored shard listed in O(remove), or with O(prune=true) any monitored shard that is not in O(shards), gets
+    C(SENTINEL REMOVE).
   - Every Sentinel of O(sentinels) must answer; the module fails naming those that do not, before sending anything.
   - Talks to the Sentinels with the collection's own Redis protocol client; needs neither redis-py nor redis-cli.
 author:
@@ -57,7 +58,7 @@ options:
         passed unchanged.
     type: list
     elements: dict
-    required: true
+    default: []
     suboptions:
       name:
         description: The shard's Sentinel service name.
@@ -107,9 +108,15 @@ options:
     description:
       - The password of O(auth_user) (C(auth-pass)), set on new monitors.
     type: str
+  remove:
+    description:
+      - Shards whose monitors are removed from every Sentinel that has one (a shard taken out of the topology).
+    type: list
+    elements: str
+    default: []
   prune:
     description:
-      - Remove the monitors of shards that are not in O(shards).
+      - Remove the monitors of shards that are not in O(shards). Needs a non-empty O(shards).
     type: bool
     default: false
   timeout:
@@ -140,6 +147,13 @@ EXAMPLES = r'''
     auth_user: sentinel
     auth_pass: "{{ shardinel_sentinel_password }}"
     prune: true
+
+- name: Every Sentinel of the topology stops monitoring the shards taken out
+  shardinel.redis.sentinel_monitors:
+    sentinels: "{{ shardinel_sentinel_addresses }}"
+    sentinel_username: sentinel-admin
+    sentinel_password: "{{ shardinel_sentinel_admin_password }}"
+    remove: [shard3]
 '''
 
 RETURN = r'''
@@ -183,10 +197,11 @@ def main():
         sentinels=dict(type='list', elements='str', required=True),
         sentinel_username=dict(type='str'),
         sentinel_password=dict(type='str', no_log=True),
-        shards=dict(type='list', elements='dict', required=True, options=shard_options),
+        shards=dict(type='list', elements='dict', default=[], options=shard_options),
         current_masters=dict(type='dict', default={}),
         auth_user=dict(type='str'),
         auth_pass=dict(type='str', no_log=True),
+        remove=dict(type='list', elements='str', default=[]),
         prune=dict(type='bool', default=False),
         timeout=dict(type='float', default=5.0),
     )

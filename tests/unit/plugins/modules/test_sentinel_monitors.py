@@ -166,6 +166,24 @@ def test_prune_removes_the_monitors_of_shards_not_listed(fresh_topology: RedisTo
     assert run_module("sentinel_monitors", {**args, "prune": True})["changed"] is False
 
 
+def test_remove_takes_out_the_named_shards_only(fresh_topology: RedisTopology, run_module: ModuleRunner) -> None:
+    topology = fresh_topology
+    topology.add_shard("shard3")
+    sentinel_command(topology, 1, "REMOVE", "shard3")
+    args = {key: value for key, value in monitor_args(topology).items() if key not in ("shards", "auth_user", "auth_pass")}
+    planned = run_module("sentinel_monitors", {**args, "remove": ["shard3", "shard9"]}, check_mode=True, diff=True)
+    removing = [topology.sentinel_addresses[0], topology.sentinel_addresses[2]]
+    assert planned["commands"] == {address: ["SENTINEL REMOVE shard3"] for address in removing}
+    assert "shard3" in planned["diff"][0]["before"] and "shard3" not in planned["diff"][0]["after"]
+    assert "shard1" in planned["diff"][0]["after"]
+    assert all("shard3" in monitors(topology)[address] for address in removing)
+    assert run_module("sentinel_monitors", {**args, "remove": ["shard3", "shard9"]})["changed"] is True
+    assert all(sorted(held) == ["shard1", "shard2"] for held in monitors(topology).values())
+    assert run_module("sentinel_monitors", {**args, "remove": ["shard3"]})["changed"] is False
+    result = run_module("sentinel_monitors", {**args, "prune": True})
+    assert result.get("failed") and result["msg"] == "prune needs shards: without them it would remove every monitor"
+
+
 def test_a_sentinel_that_does_not_answer_fails_the_run_before_any_change(fresh_topology: RedisTopology,
                                                                          run_module: ModuleRunner) -> None:
     topology = fresh_topology
