@@ -68,9 +68,9 @@ def validate(params):
                 raise ValueError('%s is a setting of kind=sentinel servers, not of kind=redis' % option)
     if params['phase'] == 'accept' and params['users'] is None:
         raise ValueError('users is required in phase accept')
+    if not params['login_passwords'] or not all(params['login_passwords']):
+        raise ValueError('login_passwords: at least one password is required, and none may be empty')
     for index, user in enumerate(params['users'] or []):
-        if not user['nopass'] and not user['hashes'] and user['enabled']:
-            raise ValueError('users[%d] (%s): an enabled user needs hashes or nopass' % (index, user['name']))
         for digest in user['hashes']:
             if len(digest) != 64 or any(char not in '0123456789abcdef' for char in digest):
                 raise ValueError('users[%d] (%s): hashes must be SHA-256 hex digests (lower case) of the passwords, as '

@@ -352,6 +352,8 @@ def test_wrong_options_are_refused_naming_them(shared_topology, run_module):
     result = run_module("runtime_credentials", {**args, "phase": "accept", "users": users})
     assert result.get("failed") and "users[0] (app): hashes must be SHA-256 hex digests" in result["msg"]
     assert "plain-password-3c" not in result.output
+    result = run_module("runtime_credentials", {**args, "login_passwords": []})
+    assert result.get("failed") and result["msg"].startswith("login_passwords: at least one password is required")
 
 
 def test_subcommand_rules_listed_in_another_order_are_the_same_user():
