@@ -95,8 +95,8 @@ options:
   current_masters:
     description:
       - Each shard's current master as V(ip:port), keyed by the shard's name, as the Sentinels of the topology name it
-        (the shardinel role's C(shardinel_current_masters) fact, or the addresses of the C(current_masters) that
-        M(shardinel.redis.sentinel_masters) returns). Only used for a new monitor.
+        (the C(current_masters) that M(shardinel.redis.sentinel_masters) returns, or the shardinel role's
+        C(shardinel_current_masters) fact). Only used for a new monitor.
     type: dict
     default: {}
   auth_user:
