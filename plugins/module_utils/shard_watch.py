@@ -8,6 +8,8 @@ a shard (instance_restart, topology_check).
 - ``ShardWatch.in_sync_everywhere(...)``: every Sentinel lists an instance as a replica of that master, up, with its
   link ok (optionally from an INFO it sent after a given moment).
 - ``wait_for(check, what, timeout)``: poll until ``check()`` returns something true.
+- ``watch_argument_spec()`` / ``watch_from_params(params)``: the modules' options for it (the shared connection
+  options' Sentinel and Redis users and TLS, without redis-py's timeouts) and the ShardWatch they describe.
 
 Addresses are "host:port" text as ``addresses.format_address`` writes it; Sentinels are asked all at once. A refused
 login (redis_wire.AuthError) is raised (or, asked for, kept as the answer), never taken for a server that does not
@@ -18,13 +20,16 @@ from __future__ import annotations
 
 import time
 
+from ansible_collections.shardinel.redis.plugins.module_utils.connection_options import (
+    connection_argument_spec, tls_argument_spec, validate_tls_params, wire_tls)
 from ansible_collections.shardinel.redis.plugins.module_utils.redis_wire import AuthError, Connection, ReplyError, WireError, ask_each
-from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.addresses import format_address, parse_address
+from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.addresses import format_address, parse_address, parse_addresses
 from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.sentinel_answers import (
     is_down, parse_state, parse_states, state_address)
 
 POLL = 0.1
 QUERY_TIMEOUT = 3.0
+WATCH_OPTIONS = ('sentinels', 'sentinel_username', 'sentinel_password', 'username', 'password')
 
 
 class WatchError(Exception):
@@ -42,6 +47,23 @@ def wait_for(check, what, timeout):
         if time.monotonic() > deadline:
             raise WatchError('timed out after %gs waiting for %s' % (timeout, what() if callable(what) else what))
         time.sleep(POLL)
+
+
+def watch_argument_spec():
+    """The options naming the Sentinels, the Sentinel user, the Redis user and TLS, as the shared connection options
+    define them."""
+    shared = connection_argument_spec()
+    spec = dict((name, shared[name]) for name in WATCH_OPTIONS)
+    spec.update(tls_argument_spec())
+    return spec
+
+
+def watch_from_params(params):
+    """The ShardWatch those options describe; ValueError naming the option that is wrong."""
+    sentinels = parse_addresses(params['sentinels'], 'sentinels')
+    validate_tls_params(params)
+    return ShardWatch(sentinels, (params['sentinel_username'], params['sentinel_password']),
+                      (params['username'], params['password']), wire_tls(params))
 
 
 def problem_text(error):

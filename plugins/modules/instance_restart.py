@@ -209,12 +209,9 @@ total_s:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.shardinel.redis.plugins.module_utils.connection_options import (
-    tls_argument_spec, validate_tls_params, wire_tls)
 from ansible_collections.shardinel.redis.plugins.module_utils.instance_restart import RestartError, run_action
-from ansible_collections.shardinel.redis.plugins.module_utils.shard_watch import ShardWatch
-from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.addresses import (
-    format_address, parse_address, parse_addresses)
+from ansible_collections.shardinel.redis.plugins.module_utils.shard_watch import watch_argument_spec, watch_from_params
+from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.addresses import format_address, parse_address
 
 
 def main():
@@ -224,22 +221,16 @@ def main():
             shard=dict(type='str', required=True),
             address=dict(type='str', required=True),
             unit=dict(type='str'),
-            sentinels=dict(type='list', elements='str', required=True),
-            sentinel_username=dict(type='str'),
-            sentinel_password=dict(type='str', no_log=True),
-            username=dict(type='str'),
-            password=dict(type='str', no_log=True),
             timeout=dict(type='float', default=120.0),
-            **tls_argument_spec()
+            **watch_argument_spec()
         ),
         required_if=[('action', 'restart', ['unit'])],
         supports_check_mode=True,
     )
     params = module.params
     try:
-        sentinels = parse_addresses(params['sentinels'], 'sentinels')
+        watch = watch_from_params(params)
         address = format_address(parse_address(params['address'], 'address'))
-        validate_tls_params(params)
         if params['timeout'] <= 0:
             raise ValueError('timeout: must be a positive number of seconds, got %r' % params['timeout'])
     except ValueError as error:
@@ -253,8 +244,6 @@ def main():
         rc, out, err = module.run_command([systemctl, 'restart', params['unit']])
         return rc, 'systemctl restart %s: %s' % (params['unit'], (err or out or 'exit code %d' % rc).strip())
 
-    watch = ShardWatch(sentinels, (params['sentinel_username'], params['sentinel_password']),
-                       (params['username'], params['password']), wire_tls(params))
     try:
         changed, report = run_action(watch, params['action'], params['shard'], address, params['timeout'],
                                      module.check_mode, restart_unit)

@@ -176,10 +176,7 @@ waited_s:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.shardinel.redis.plugins.module_utils.connection_options import (
-    tls_argument_spec, validate_tls_params, wire_tls)
-from ansible_collections.shardinel.redis.plugins.module_utils.shard_watch import ShardWatch
-from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.addresses import parse_addresses
+from ansible_collections.shardinel.redis.plugins.module_utils.shard_watch import watch_argument_spec, watch_from_params
 from ansible_collections.shardinel.redis.plugins.module_utils.topology_check import check_until_healthy
 
 
@@ -187,27 +184,19 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             shards=dict(type='list', elements='str', required=True),
-            sentinels=dict(type='list', elements='str', required=True),
-            sentinel_username=dict(type='str'),
-            sentinel_password=dict(type='str', no_log=True),
-            username=dict(type='str'),
-            password=dict(type='str', no_log=True),
             timeout=dict(type='float', default=60.0),
             fail_on_problems=dict(type='bool', default=True),
-            **tls_argument_spec()
+            **watch_argument_spec()
         ),
         supports_check_mode=True,
     )
     params = module.params
     try:
-        sentinels = parse_addresses(params['sentinels'], 'sentinels')
-        validate_tls_params(params)
+        watch = watch_from_params(params)
         if params['timeout'] < 0:
             raise ValueError('timeout: must be 0 or a positive number of seconds, got %r' % params['timeout'])
     except ValueError as error:
         module.fail_json(msg=str(error))
-    watch = ShardWatch(sentinels, (params['sentinel_username'], params['sentinel_password']),
-                       (params['username'], params['password']), wire_tls(params))
     report = check_until_healthy(watch, list(dict.fromkeys(params['shards'])), params['timeout'])
     if not report['healthy'] and params['fail_on_problems']:
         module.fail_json(msg='after %d look(s) in %gs: %s' % (report['attempts'], report['waited_s'], '. '.join(report['problems'])),
