@@ -19,6 +19,7 @@ settings.json (0640, it holds the Sentinel discovery user's password):
      "tls": false, "tls_ca_file": null, "tls_cert_file": null, "tls_key_file": null,   (optional; as the modules'
      "tls_verify": true, "tls_check_hostname": false,                                   tls_* options mean them)
      "timeout": 3}                                                                       (optional, seconds)
+Any other field is refused (reported like any other error), never ignored.
 
 Never fails the start: any error (a missing file next to it included) is reported on stderr (the journal) and the
 output file is still written.
@@ -37,6 +38,23 @@ else:
     IMPORT_ERROR = None
 
 TIMEOUT = 3.0
+SETTINGS = ("sentinels", "sentinel_username", "sentinel_password", "instances", "tls", "tls_ca_file", "tls_cert_file",
+            "tls_key_file", "tls_verify", "tls_check_hostname", "timeout")
+
+
+def read_settings(path):
+    """The settings file, refused (ValueError naming the fields) when it holds a field this helper does not know or
+    "tls" is not true or false: a field it ignored would make it ask the Sentinels without a password or TLS."""
+    with open(path, encoding="utf-8") as handle:
+        settings = json.load(handle)
+    if not isinstance(settings, dict):
+        raise ValueError("%s does not hold a JSON object" % path)
+    unknown = sorted(set(settings) - set(SETTINGS))
+    if unknown:
+        raise ValueError("%s: unknown settings %s (known: %s)" % (path, ", ".join(unknown), ", ".join(SETTINGS)))
+    if not isinstance(settings.get("tls", False), bool):
+        raise ValueError("%s: tls must be true or false" % path)
+    return settings
 
 
 def tls_files(settings):
@@ -81,8 +99,7 @@ def main(argv):
     try:
         if IMPORT_ERROR is not None:
             raise IMPORT_ERROR
-        with open(settings_path, encoding="utf-8") as handle:
-            settings = json.load(handle)
+        settings = read_settings(settings_path)
         me = format_address(parse_address(settings["instances"][shard], "instances"))
         line, message = decide(shard, me, ask_sentinels(settings, shard))
     except Exception as error:  # pylint: disable=broad-exception-caught  # the start must go on whatever went wrong

@@ -75,6 +75,15 @@ def test_no_sentinel_answering_or_bad_settings_start_from_the_own_config(shared_
     assert "replicaof" not in content and "no Sentinel answered" in message
     content, message = run(tmp_path, "not-in-settings", closed)
     assert "replicaof" not in content and "could not ask the Sentinels for not-in-settings" in message
+    # Fields of another shape are refused, not ignored (ignored, they would leave out the password or TLS).
+    client = shared_topology.sentinel_users["client"]
+    other_shape = {"sentinels": shared_topology.sentinel_addresses, "user": client.username, "password": client.password,
+                   "instances": {shard: "127.0.0.1:1"}}
+    content, message = run(tmp_path, shard, other_shape)
+    assert "replicaof" not in content and "unknown settings password, user (known: sentinels, " in message, message
+    assert client.password not in message
+    content, message = run(tmp_path, shard, dict(closed, tls={"tls_ca_file": "/ca.crt"}))
+    assert "replicaof" not in content and "tls must be true or false" in message, message
 
 
 def test_a_missing_file_next_to_it_does_not_fail_the_start(shared_topology, tmp_path):
