@@ -119,17 +119,22 @@ def _lines(monitors):
 
 
 def converge_monitors(params, tls, check_mode):
-    """{"changed", "commands": {Sentinel: [commands shown]}, "diff": [...]}; every Sentinel must answer."""
+    """{"changed", "commands": {Sentinel: [commands shown]}, "unanswered": {Sentinel: why}, "diff": [...]}.
+
+    Every Sentinel must answer. In check mode one that does not is only listed: a Sentinel that a real run starts
+    first (a fresh host) cannot be asked before it runs, and nothing is sent anyway."""
     masters = validate(params)
     addresses = parse_addresses(params['sentinels'], 'sentinels')
     views, unanswered = read_views(addresses, params['sentinel_username'], params['sentinel_password'], tls,
                                    params['timeout'])
-    if unanswered:
+    if unanswered and not check_mode:
         raise MonitorError('these Sentinels of sentinels did not answer SENTINEL MASTERS (they must run before their '
                            'monitors are set): %s' % '; '.join('%s (%s)' % item for item in sorted(unanswered.items())))
-    result = dict(changed=False, commands={}, diff=[])
+    result = dict(changed=False, commands={}, unanswered=unanswered, diff=[])
     for address in addresses:
         label = format_address(address)
+        if label not in views:
+            continue
         commands = monitor_commands(views[label], params, masters)
         if not commands:
             continue

@@ -23,6 +23,8 @@ description:
   - A monitored shard listed in O(remove), or with O(prune=true) any monitored shard that is not in O(shards), gets
     C(SENTINEL REMOVE).
   - Every Sentinel of O(sentinels) must answer; the module fails naming those that do not, before sending anything.
+    In check mode they are listed in RV(unanswered) instead, with a warning, since a Sentinel that the real run starts
+    first (on a fresh host) cannot be asked before.
   - Talks to the Sentinels with the collection's own Redis protocol client; needs neither redis-py nor redis-cli.
 author:
   - shardinel.redis developers (@shardinel)
@@ -31,7 +33,9 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    description: Only C(SENTINEL MASTERS) is sent; RV(commands) lists what would be sent.
+    description:
+      - Only C(SENTINEL MASTERS) is sent; RV(commands) lists what would be sent.
+      - A Sentinel that does not answer is listed in RV(unanswered), not fatal.
   diff_mode:
     support: full
     description:
@@ -169,6 +173,12 @@ commands:
       - SENTINEL SET shard3 auth-user sentinel auth-pass ******** down-after-milliseconds 5000 failover-timeout 60000 parallel-syncs 1
       - SENTINEL SET shard1 down-after-milliseconds 3000
       - SENTINEL REMOVE shard9
+unanswered:
+  description:
+    - In check mode, each Sentinel that did not answer, with why (outside check mode the module fails instead).
+  returned: success
+  type: dict
+  sample: {"10.0.0.1:26380": "10.0.0.1:26380: Connection refused"}
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -212,6 +222,8 @@ def main():
         result = converge_monitors(module.params, wire_tls(module.params), module.check_mode)
     except (ValueError, MonitorError, ReplyError) as error:
         module.fail_json(msg=str(error))
+    for address, why in sorted(result['unanswered'].items()):
+        module.warn('Sentinel %s did not answer, so what it needs is unknown: %s' % (address, why))
     if not module._diff:
         result.pop('diff')
     module.exit_json(**result)

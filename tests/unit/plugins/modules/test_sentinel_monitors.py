@@ -63,6 +63,7 @@ def test_a_converged_topology_needs_nothing(shared_topology: RedisTopology, run_
     for check_mode in (True, False):
         result = run_module("sentinel_monitors", monitor_args(shared_topology), check_mode=check_mode, diff=True)
         assert result.rc == 0 and result["changed"] is False and result["commands"] == {} and result["diff"] == [], result
+        assert result["unanswered"] == {}
 
 
 def test_a_new_shard_is_monitored_at_its_master_with_its_credentials(fresh_topology: RedisTopology,
@@ -193,6 +194,14 @@ def test_a_sentinel_that_does_not_answer_fails_the_run_before_any_change(fresh_t
     assert result.get("failed") and topology.sentinel_addresses[2] in result["msg"], result
     assert "did not answer SENTINEL MASTERS" in result["msg"]
     assert "shard2" not in monitors(topology)[topology.sentinel_addresses[0]]
+    # Check mode (a fresh host, where the real run starts the Sentinels first) lists it and plans the others.
+    planned = run_module("sentinel_monitors", monitor_args(topology), check_mode=True)
+    assert planned.rc == 0 and list(planned["unanswered"]) == [topology.sentinel_addresses[2]], planned
+    assert planned["commands"] == {topology.sentinel_addresses[0]: [
+        f"SENTINEL MONITOR shard2 {HOST} {topology.shards[1].master.port} {QUORUM}",
+        f"SENTINEL SET shard2 auth-user sentinel auth-pass ******** down-after-milliseconds {DOWN_AFTER_MS}"
+        f" failover-timeout {FAILOVER_TIMEOUT_MS} parallel-syncs 1"]}
+    assert "did not answer, so what it needs is unknown" in str(planned["warnings"])
 
 
 def test_a_refused_login_fails_without_the_password(shared_topology: RedisTopology, run_module: ModuleRunner) -> None:
