@@ -10,9 +10,10 @@
 
 django-redis's DefaultClient runs unchanged on the sharded client (a drop-in for redis-py's Redis),
 except: keys() scans (SCAN on every shard, no KEYS); clear() UNLINKs this cache's keys on every shard
-instead of FLUSHDB; lock() uses EVAL rather than EVALSHA (SCRIPT LOAD has no key to route by); and
-the set methods that combine several keys raise CrossShardError naming the method when the keys are
-on different shards (give them one {hash tag}).
+instead of FLUSHDB; set_many() and delete_pattern() batch in pipelines split by shard (transaction=False:
+redis-py's default pipeline is one MULTI/EXEC, which needs every key on one shard); and the set methods
+that combine several keys raise CrossShardError naming the method when the keys are on different shards
+(give them one {hash tag}).
 """
 
 from __future__ import annotations
@@ -21,12 +22,12 @@ import functools
 import socket
 from typing import Any, Callable, Optional
 
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 from django_redis.client import DefaultClient
 from django_redis.client.default import glob_escape as django_redis_glob_escape
 from django_redis.exceptions import ConnectionInterrupted
-from redis.lock import Lock
 from shardinel.errors import CrossShardError
 from shardinel.redis_import import RedisConnectionError, RedisTimeoutError, ResponseError
 
@@ -51,25 +52,18 @@ DJANGO_REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, ResponseError, s
 MULTI_KEY_METHODS = ("sdiff", "sdiffstore", "sinter", "sinterstore", "smove", "sunion", "sunionstore")
 
 
-class _EvalScript:
-    """Stands in for redis-py's Script: EVAL with the script's text, routed by its key like any command."""
+class _BatchingClient:
+    """The shared client, for django-redis methods that batch keys in ``client.pipeline()``: their pipeline is
+    transaction=False, split by shard (redis-py's default, one MULTI/EXEC, would need every key on one shard)."""
 
-    def __init__(self, script: str) -> None:
-        self.script = script
+    def __init__(self, client: Any) -> None:
+        self._client = client
 
-    def __call__(self, keys: Any = (), args: Any = (), client: Any = None) -> Any:
-        return client.eval(self.script, len(keys), *keys, *args)
+    def pipeline(self, transaction: bool = False, shard_hint: Any = None) -> Any:
+        return self._client.pipeline(transaction=transaction, shard_hint=shard_hint)
 
-
-class ShardedLock(Lock):
-    """redis-py's Lock, whose release/extend/reacquire scripts run with EVAL on the lock key's shard."""
-
-    def register_scripts(self) -> None:
-        cls = self.__class__
-        if not isinstance(cls.lua_release, _EvalScript):
-            cls.lua_release = _EvalScript(cls.LUA_RELEASE_SCRIPT)
-            cls.lua_extend = _EvalScript(cls.LUA_EXTEND_SCRIPT)
-            cls.lua_reacquire = _EvalScript(cls.LUA_REACQUIRE_SCRIPT)
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
 
 
 def _options(options: dict[str, Any], where: str) -> dict[str, Any]:
@@ -139,12 +133,18 @@ class ShardedSentinelClient(DefaultClient):
         except DJANGO_REDIS_ERRORS as exc:
             raise ConnectionInterrupted(connection=client) from exc
 
-    def lock(self, key: str, version: Optional[int] = None, timeout: Optional[float] = None,
-             sleep: float = 0.1, blocking: bool = True, blocking_timeout: Optional[float] = None, client: Any = None,
-             thread_local: bool = True) -> Lock:
+    def set_many(self, data: dict[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: Optional[int] = None,
+                 client: Any = None) -> None:
+        """django-redis's set_many(), its pipeline split by shard (not one MULTI/EXEC)."""
         client = client if client is not None else self.get_client(write=True)
-        return ShardedLock(client, self.make_key(key, version=version), timeout=timeout, sleep=sleep, blocking=blocking,
-                           blocking_timeout=blocking_timeout, thread_local=thread_local)
+        super().set_many(data, timeout, version=version, client=_BatchingClient(client))
+
+    def delete_pattern(self, pattern: str, version: Optional[int] = None, prefix: Optional[str] = None,
+                       client: Any = None, itersize: Optional[int] = None) -> int:
+        """django-redis's delete_pattern(): SCAN on every shard, its DELs in a pipeline split by shard."""
+        client = client if client is not None else self.get_client(write=True)
+        return int(super().delete_pattern(pattern, version=version, prefix=prefix, client=_BatchingClient(client),
+                                          itersize=itersize))
 
 
 def _single_shard(name: str) -> Callable[..., Any]:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 from .addresses import Address, AddressLike, parse_addresses
-from .command_keys import CommandKeys, command_words
-from .command_plans import FANOUT_MERGES, SPLIT_COMMANDS, Plan, plan_command
+from .client_url import parse_client_url
+from .command_keys import CommandKeys
+from .command_plans import ANY_SHARD, FANOUT_MERGES, SPLIT_COMMANDS, Plan, command_label, plan_command
 from .durability import DurableWrites, describe
 from .errors import DurabilityError, LayoutChangedError, LayoutUnavailableError, ShardUnavailableError, UnknownShardError
 from .failover_pause import FailoverPause
@@ -17,9 +19,11 @@ from .key_pull import KeyPull
 from .layout import Layout
 from .layout_follower import LayoutFollower
 from .pipeline import ShardedPipeline
-from .redis_import import (AuthenticationError, CoreCommands, NoBackoff, ReadOnlyError, RedisConnectionError, RedisError,
-                           RedisTimeoutError, Retry, redis)
+from .pubsub import ShardedPubSub
+from .redis_import import (AuthenticationError, CoreCommands, Lock, Monitor, NoBackoff, ReadOnlyError, RedisConnectionError,
+                           RedisError, RedisModuleCommands, RedisTimeoutError, Retry, WatchError, redis)
 from .sentinel_directory import SentinelDirectory
+from .shard_pools import ShardConnectionPools
 from .slots import key_slot
 from .switch_listener import SwitchListener
 from .tls_settings import check_tls_kwargs, sentinel_kwargs_with_tls
@@ -50,7 +54,7 @@ class _Shard:
         self.pause = FailoverPause()
 
 
-class ShardedSentinelClient(CoreCommands):
+class ShardedSentinelClient(RedisModuleCommands, CoreCommands):  # type: ignore[misc]
     """A drop-in for redis-py's Redis that spreads keys over the shards that Sentinel monitors.
 
     Keys map to slots (CRC16 mod 16384 with {hash tags}) and slots to shard names through a
@@ -124,6 +128,8 @@ class ShardedSentinelClient(CoreCommands):
         self._pull = KeyPull(self, int(redis_kwargs.get("db") or 0), username, password,
                              float(redis_kwargs.get("socket_timeout") or 5.0), self._failover_timeout)
         self._follower: Optional[LayoutFollower] = None
+        self._response_callbacks: Any = None
+        self._pubsub_turn = itertools.count()
         self._closed = False
         self._fast_commands: frozenset[str] = frozenset()
         self._lock = threading.Lock()
@@ -328,10 +334,10 @@ class ShardedSentinelClient(CoreCommands):
 
     def _part_keys(self, args: Sequence[Any]) -> list[Any]:
         """The keys of one planned part (a split command's share; a fan-out has none)."""
-        name = str(command_words(args)[0]).upper()
-        if name in SPLIT_COMMANDS:
-            return list(args[1::2]) if name == "MSET" else list(args[1:])
-        if name in FANOUT_MERGES:
+        label = command_label(args)
+        if label in SPLIT_COMMANDS:
+            return list(args[1::2]) if label == "MSET" else list(args[1:])
+        if label in FANOUT_MERGES or label in ANY_SHARD:
             return []
         return self._command_keys.keys(args)
 
@@ -345,7 +351,7 @@ class ShardedSentinelClient(CoreCommands):
         (reply,), acknowledged = durable.send(client, [(args, options)], False)
         if isinstance(reply, Exception):
             raise reply
-        durable.check(acknowledged, shard_name, client, str(command_words(args)[0]).upper(), reply)
+        durable.check(acknowledged, shard_name, client, command_label(args).split(" ", 1)[0], reply)
         return reply
 
     def _with_failover(self, shard_name: str, action: Any, read_only: bool = False, routing: Optional[Layout] = None) -> Any:
@@ -397,7 +403,13 @@ class ShardedSentinelClient(CoreCommands):
 
     # failover following --------------------------------------------------------------------
     def _redis_for(self, address: Address) -> Any:
-        return redis.Redis(host=address[0], port=address[1], **self._redis_kwargs)
+        """A redis-py client for one server; every one shares this client's response callbacks."""
+        client = redis.Redis(host=address[0], port=address[1], **self._redis_kwargs)
+        if self._response_callbacks is None:
+            self._response_callbacks = client.response_callbacks
+        else:
+            client.response_callbacks = self._response_callbacks
+        return client
 
     def _rediscover(self, shard: _Shard, stale_client: Any) -> None:
         if shard.client is not stale_client:
@@ -541,10 +553,95 @@ class ShardedSentinelClient(CoreCommands):
             return int(next_inner) * total + index, keys
         return (0 if index + 1 == total else index + 1), keys
 
-    def pipeline(self, transaction: bool = False, shard_hint: Optional[str] = None) -> "ShardedPipeline":
-        """Cross-shard pipeline (results in call order); transaction=True requires one shard."""
-        del shard_hint
-        return ShardedPipeline(self, transaction)
+    def pipeline(self, transaction: bool = True, shard_hint: Optional[str] = None) -> "ShardedPipeline":
+        """A pipeline, as redis-py's: ``transaction=True`` (the default) is one MULTI/EXEC, so its keys must be on
+        one shard (CrossShardError otherwise); ``transaction=False`` batches across shards, in parallel, results in
+        call order."""
+        return ShardedPipeline(self, transaction, shard_hint)
+
+    def transaction(self, func: Callable[[Any], Any], *watches: Any, shard_hint: Optional[str] = None,
+                    value_from_callable: bool = False, watch_delay: Optional[float] = None) -> Any:
+        """redis-py's transaction(): run ``func(pipe)`` with ``watches`` watched, and again after every WatchError.
+
+        The watched keys and the transaction's keys must be on one shard."""
+        with self.pipeline(True, shard_hint) as pipe:
+            while True:
+                try:
+                    if watches:
+                        pipe.watch(*watches)
+                    value = func(pipe)
+                    results = pipe.execute()
+                    return value if value_from_callable else results
+                except WatchError:
+                    if watch_delay is not None and watch_delay > 0:
+                        time.sleep(watch_delay)
+
+    def lock(self, name: Any, timeout: Optional[float] = None, sleep: float = 0.1,  # pylint: disable=too-many-arguments
+             blocking: bool = True, blocking_timeout: Optional[float] = None, lock_class: Any = None,
+             thread_local: bool = True, raise_on_release_error: bool = True) -> Any:
+        """redis-py's Lock (or ``lock_class``) on the shard that holds ``name``: its scripts are loaded on every shard."""
+        options: dict[str, Any] = {"timeout": timeout, "sleep": sleep, "blocking": blocking,
+                                   "blocking_timeout": blocking_timeout, "thread_local": thread_local}
+        if raise_on_release_error is not True:
+            options["raise_on_release_error"] = raise_on_release_error
+        return (lock_class or Lock)(self, name, **options)
+
+    def pubsub(self, **kwargs: Any) -> ShardedPubSub:
+        """redis-py's PubSub: channels and patterns on one shard's master (PUBLISH reaches every shard), shard
+        channels on the shard that owns each (see pubsub.ShardedPubSub)."""
+        routing = self._routing
+        home = routing.shards[next(self._pubsub_turn) % len(routing.shards)]
+        return ShardedPubSub(home, self.shard_for, lambda name: self._ready_shard(name).client.connection_pool, **kwargs)
+
+    def monitor(self, shard: Optional[str] = None) -> Any:
+        """redis-py's Monitor on one shard's master; ``shard`` may be left out when there is only one."""
+        if shard is None:
+            if len(self.shards) != 1:
+                raise ValueError(f"monitor() watches one server: name the shard, one of {', '.join(self.shards)}")
+            shard = self.shards[0]
+        return Monitor(self._ready_shard(shard).client.connection_pool)
+
+    def shard_client(self, name: str) -> Any:
+        """The redis-py Redis client of the shard's current master, for commands about that one server (INFO,
+        CONFIG, CLIENT, ...). It does not follow a later failover: ask again for the new master's."""
+        return self._ready_shard(name).client
+
+    @property
+    def connection_pool(self) -> ShardConnectionPools:
+        """Each shard's redis-py ConnectionPool by shard name (``client.connection_pool["shard1"]``), with the
+        pool methods that apply to all of them (disconnect, reset, get_encoder, connection_kwargs)."""
+        return ShardConnectionPools(self)
+
+    def get_connection_kwargs(self) -> dict[str, Any]:
+        """The redis-py connection arguments every shard's connections share (host and port differ)."""
+        return self.connection_pool.connection_kwargs
+
+    @property
+    def response_callbacks(self) -> Any:
+        """redis-py's response callbacks, shared by every shard's client and pipeline."""
+        return self._response_callbacks
+
+    def set_response_callback(self, command: str, callback: Callable[..., Any]) -> None:
+        self._response_callbacks[command] = callback
+
+    def get_retry(self) -> Any:
+        """redis-py's Retry for one connection attempt; failovers are retried by this client for failover_timeout."""
+        return self._redis_kwargs.get("retry")
+
+    def set_retry(self, retry: Any) -> None:
+        self._redis_kwargs["retry"] = retry
+        for shard in list(self._shards.values()):
+            shard.client.set_retry(retry)
+            for replica in shard.replicas or []:
+                replica.set_retry(retry)
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> "ShardedSentinelClient":
+        """A client from "redis+sentinel://user:password@host:port,host:port/db?sentinel_username=...": see client_url.
+        Keyword arguments override the URL's."""
+        sentinels, options = parse_client_url(url)
+        options.update(kwargs)
+        return cls(sentinels, **options)
 
     def _run_batch(self, shard_name: str, commands: list[tuple[tuple[Any, ...], dict[str, Any]]], transaction: bool,
                    routing: Optional[Layout] = None) -> list[Any]:

@@ -3,12 +3,15 @@
 Fixed positions (first, last, step) are read from COMMAND once; commands with movable keys use
 their numkeys argument (EVAL, FCALL families) or ask the server with COMMAND GETKEYS.
 Writes are the commands and subcommands flagged ``write``, plus SCRIPT_COMMANDS (a script may write).
+SORT's BY and GET patterns name keys that COMMAND does not report: sort_pattern_keys reads them.
 """
 
 from __future__ import annotations
 
 import threading
 from typing import Any, Callable, Optional, Sequence
+
+from .slots import key_bytes
 
 Spec = tuple[int, int, int, bool]
 NUMKEYS_COMMANDS = frozenset({"EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO"})
@@ -21,6 +24,39 @@ def command_words(args: Sequence[Any]) -> list[Any]:
     if isinstance(first, bytes):
         first = first.decode("utf-8")
     return [*str(first).split(), *args[1:]]
+
+
+def sort_pattern_keys(words: Sequence[Any]) -> tuple[list[bytes], list[Any]]:
+    """SORT/SORT_RO's BY and GET patterns: (one key on the shard of each pattern's keys, the patterns whose keys may be anywhere).
+
+    A pattern names keys only if it holds a '*' (BY without one just skips sorting, GET # is the element
+    itself); its key part ends at a '->field' after the '*'. The element replaces the '*', so the keys stay
+    on one slot only if a non-empty {hash tag} closes before the '*'; that key part then stands for them all.
+    """
+    keys: list[bytes] = []
+    unroutable: list[Any] = []
+    index = 2
+    while index < len(words):
+        option = _text(words[index]).upper()
+        if option in ("BY", "GET") and index + 1 < len(words):
+            pattern = words[index + 1]
+            raw = key_bytes(pattern)
+            star = raw.find(b"*")
+            if star != -1:
+                arrow = raw.find(b"->", star + 1)
+                key_part = raw[:arrow] if arrow != -1 and arrow + 2 < len(raw) else raw
+                opening = key_part.find(b"{")
+                closing = key_part.find(b"}", opening + 1) if opening != -1 else -1
+                if opening != -1 and opening + 1 < closing < star:
+                    keys.append(key_part)
+                else:
+                    unroutable.append(pattern)
+            index += 2
+        elif option == "LIMIT":
+            index += 3
+        else:
+            index += 2 if option == "STORE" else 1
+    return keys, unroutable
 
 
 class CommandKeys:

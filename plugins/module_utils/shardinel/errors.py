@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any, Iterable, Optional, Sequence
 
 from .redis_import import RedisConnectionError, RedisError
@@ -31,20 +32,25 @@ class UnknownShardError(RedisError):
 
 
 class CrossShardError(RedisError):
-    """A command's keys live on several shards and the command cannot be split."""
+    """A command's keys live on several shards and the command cannot be split.
 
-    def __init__(self, command: str, shards: Iterable[str]) -> None:
+    ``command`` and ``shards`` name them; ``detail``, if given, is the whole message instead of the default.
+    """
+
+    def __init__(self, command: str, shards: Iterable[str], detail: Optional[str] = None) -> None:
         self.command = command
         self.shards = sorted(set(shards))
-        super().__init__(f"{command} keys span shards {', '.join(self.shards)}; use keys with one {{hash tag}} to keep them together")
+        super().__init__(detail or f"{command} keys span shards {', '.join(self.shards)}; use keys with one {{hash tag}} "
+                                   "to keep them together")
 
 
 class KeylessCommandError(RedisError):
-    """A command has no key to route by and no defined fan-out."""
+    """A command has no key to route by and cannot run on every shard or on any one of them; ``reason`` says why."""
 
-    def __init__(self, command: str) -> None:
+    def __init__(self, command: str, reason: Optional[str] = None) -> None:
         self.command = command
-        super().__init__(f"{command} has no key to choose a shard by and is not a fan-out command")
+        self.reason = reason or "has no key to choose a shard by and is not a fan-out command"
+        super().__init__(f"{command} {self.reason}")
 
 
 class DurabilityError(RedisError):
@@ -90,3 +96,16 @@ class LayoutChangedError(RedisError):
 
     A single command is planned again on the new layout; a pipeline raises this, and nothing of it
     went to a shard after the change."""
+
+
+def annotate_pipeline_error(error: BaseException, number: int, command: Sequence[Any]) -> BaseException:
+    """Prefix the error as redis-py's Pipeline does: "Command # 3 (LPUSH c 3) of pipeline caused error: ...".
+
+    ``number`` counts from 1 in the order the commands were queued; the command is cut to 100 characters.
+    """
+    words = " ".join(word.decode("utf-8", "replace") if isinstance(word, bytes) else str(word) for word in command)
+    text = textwrap.shorten(words, width=100, placeholder="...", break_long_words=True)
+    message = error.args[0] if error.args else ""
+    error.args = (f"Command # {number} ({text}) of pipeline caused error: {message}",) + tuple(error.args[1:])
+    return error
+

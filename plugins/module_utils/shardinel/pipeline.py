@@ -5,39 +5,57 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from .command_keys import command_words
-from .command_plans import Plan
+from .command_plans import Plan, command_label, transaction_shard
 from .durability import HeldConnectionPool, describe, held_pipeline
-from .errors import CrossShardError
-from .redis_import import CoreCommands, ResponseError
+from .errors import CrossShardError, annotate_pipeline_error
+from .redis_import import Pipeline, RedisError, ResponseError
 from .slots import key_slot
 
 
-class ShardedPipeline(CoreCommands):
-    """Results come back in call order. Split commands (MGET, DEL, ...) are split here too.
+class ShardedPipeline(Pipeline):  # type: ignore[misc]
+    """redis-py's Pipeline over shards; results come back in call order, and errors carry redis-py's
+    "Command # n (...) of pipeline caused error:" prefix.
 
-    ``wait(numreplicas, timeout)`` goes to the shards of the commands queued before it, so
-    ``pipe.set(k, v).wait(1, 100)`` is a write acknowledged by a replica.
-    With ``transaction=True`` (MULTI/EXEC) or after ``watch()``, every key must be on one shard;
-    WATCH binds the pipeline to the watched keys' shard and then behaves like redis-py's Pipeline.
-    With the client's ``durable_writes``, each shard's batch that writes ends with a WAIT (after
-    EXEC for a transaction); after ``watch()`` the pipeline keeps its connection until reset, so
-    that writes made before ``multi()`` are waited for at once and queued ones after EXEC.
+    ``transaction=True`` (the default, as in redis-py) is one MULTI/EXEC, so every key must be on one
+    shard; keyless commands that any server answers (PING, TIME, ECHO, ...) run on that shard too.
+    With ``transaction=False`` each shard's share is one redis-py pipeline, the shards in parallel, and
+    split commands (MGET, DEL, ...) are split here too. ``wait(numreplicas, timeout)`` goes to the shards
+    of the commands queued before it, so ``pipe.set(k, v).wait(1, 100)`` is a write acknowledged by a replica.
+    ``watch()`` binds the pipeline to the watched keys' shard and then behaves like redis-py's Pipeline.
+    With the client's ``durable_writes``, each shard's batch that writes ends with a WAIT (after EXEC for a
+    transaction); after ``watch()`` the pipeline keeps its connection until reset, so that writes made
+    before ``multi()`` are waited for at once and queued ones after EXEC. Scripts (redis-py's Script objects
+    called with ``client=pipe``) are loaded on every shard before the batch is sent.
     """
 
     _event_dispatcher: Any = None
 
-    def __init__(self, client: Any, transaction: bool = False) -> None:
+    def __init__(self, client: Any, transaction: bool = True, shard_hint: Optional[str] = None) -> None:  # pylint: disable=super-init-not-called
+        # Not Pipeline.__init__: there is no single connection pool, the client routes each command.
         self._client = client
-        self._transaction = transaction
-        self._queue: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+        self.transaction = transaction
+        self.shard_hint = shard_hint
+        self.response_callbacks = client.response_callbacks
+        self.command_stack: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+        self.scripts: set[Any] = set()
+        self.explicit_transaction = False
+        self.connection = None
         self._bound: Optional[str] = None
         self._inner: Any = None
         self._held: Optional[HeldConnectionPool] = None
         self._held_client: Any = None
         self._queued_writes = 0
 
+    @property
+    def connection_pool(self) -> Any:  # type: ignore[override]
+        return self._client.connection_pool
+
+    @property
+    def watching(self) -> bool:  # type: ignore[override]
+        return self._inner is not None and bool(self._inner.watching)
+
     def __len__(self) -> int:
-        return len(self._inner) if self._inner is not None else len(self._queue)
+        return len(self._inner) if self._inner is not None else len(self.command_stack)
 
     def __bool__(self) -> bool:
         return True
@@ -48,8 +66,20 @@ class ShardedPipeline(CoreCommands):
     def __exit__(self, *exc_info: Any) -> None:
         self.reset()
 
+    def __del__(self) -> None:
+        try:
+            self.reset()
+        except Exception:  # pylint: disable=broad-except
+            pass
+
+    def __repr__(self) -> str:
+        return f"<ShardedPipeline of {self._client!r}>"
+
     def get_encoder(self) -> Any:
         return self._client.get_encoder()
+
+    def pipeline(self, transaction: bool = True, shard_hint: Optional[str] = None) -> "ShardedPipeline":
+        return self._client.pipeline(transaction, shard_hint)
 
     def execute_command(self, *args: Any, **options: Any) -> Any:
         if self._inner is not None:
@@ -61,8 +91,21 @@ class ShardedPipeline(CoreCommands):
                 else:
                     self._wait_on_held(str(command_words(args)[0]).upper(), reply)
             return reply
-        self._queue.append((args, options))
+        if args and str(args[0]).upper() == "WATCH":
+            return self.watch(*args[1:])
+        self.command_stack.append((args, options))
         return self
+
+    def pipeline_execute_command(self, *args: Any, **options: Any) -> "ShardedPipeline":
+        self.command_stack.append((args, options))
+        return self
+
+    def immediate_execute_command(self, *args: Any, **options: Any) -> Any:
+        """Run one command now: on the watched shard's connection after watch(), else as the client would."""
+        if self._inner is not None:
+            self._check_bound(args)
+            return self._inner.immediate_execute_command(*args, **options)
+        return self._client.execute_command(*args, **options)
 
     def _wait_on_held(self, command: str, results: Any) -> None:
         """WAIT on the WATCH connection for the writes made on it; DurabilityError if too few replicas confirm."""
@@ -72,9 +115,13 @@ class ShardedPipeline(CoreCommands):
     def _check_bound(self, args: tuple[Any, ...]) -> None:
         routing = self._client._current_routing()  # pylint: disable=protected-access
         plan = self._client._plan(args, True, routing)  # pylint: disable=protected-access
+        if plan.floating:
+            return
         shards = {shard for shard, _part in plan.parts}
         if shards != {self._bound}:
-            raise CrossShardError(str(args[0]), shards | {str(self._bound)})
+            raise CrossShardError(command_label(args), shards | {str(self._bound)}, detail=(
+                f"{command_label(args)} uses shard {', '.join(sorted(shards))}, but this pipeline watches keys on "
+                f"shard {self._bound}: a WATCH/MULTI/EXEC runs on one shard; give the keys one {{hash tag}}"))
         self._pull(routing, self._client._part_keys(args))  # pylint: disable=protected-access
 
     def _pull(self, routing: Any, keys: list[Any]) -> None:
@@ -83,14 +130,20 @@ class ShardedPipeline(CoreCommands):
             self._client._pull.pull(routing, keys)  # pylint: disable=protected-access
 
     def watch(self, *names: Any) -> Any:
+        if self.explicit_transaction:
+            raise RedisError("Cannot issue a WATCH after a MULTI")
         routing = self._client._current_routing()  # pylint: disable=protected-access
         self._pull(routing, list(names))
         shards = {routing.owners[key_slot(name)] for name in names}
         if self._bound is not None:
             shards.add(self._bound)
         if len(shards) != 1:
-            raise CrossShardError("WATCH", shards)
+            raise CrossShardError("WATCH", shards, detail=(
+                f"WATCH keys span shards {', '.join(sorted(shards))}: a WATCH/MULTI/EXEC runs on one shard; "
+                "give the keys one {hash tag}"))
         if self._inner is None:
+            if self.command_stack:
+                raise RedisError("WATCH after commands were queued: call watch() first, as with redis-py's Pipeline")
             self._bound = shards.pop()
             shard = self._client._ready_shard(self._bound)  # pylint: disable=protected-access
             if self._client._durable is not None:  # pylint: disable=protected-access
@@ -106,22 +159,44 @@ class ShardedPipeline(CoreCommands):
     def multi(self) -> None:
         if self._inner is not None:
             self._inner.multi()
-        else:
-            self._transaction = True
+            return
+        if self.explicit_transaction:
+            raise RedisError("Cannot issue nested calls to MULTI")
+        if self.command_stack:
+            raise RedisError("Commands without an initial WATCH have already been issued")
+        self.explicit_transaction = True
 
-    def reset(self) -> None:  # type: ignore[override]
-        self._queue = []
-        if self._inner is not None:
-            self._inner.reset()
-        if self._held is not None:
-            self._held.close()
+    def reset(self) -> None:
+        self.command_stack = []
+        self.scripts = set()
+        self.explicit_transaction = False
+        inner, held = self._inner, self._held
         self._inner = None
         self._held = self._held_client = None
         self._queued_writes = 0
         self._bound = None
+        if inner is not None:
+            inner.reset()
+        if held is not None:
+            held.close()
+
+    def close(self) -> None:
+        self.reset()
+
+    def load_scripts(self) -> None:
+        """Make sure every script queued through redis-py's Script objects is loaded on every shard."""
+        scripts = list(self.scripts)
+        if not scripts:
+            return
+        loaded = self._client.script_exists(*[script.sha for script in scripts])
+        for script, exists in zip(scripts, loaded):
+            if not exists:
+                script.sha = self._client.script_load(script.script)
 
     def execute(self, raise_on_error: bool = True) -> list[Any]:
         try:
+            if self.scripts:
+                self.load_scripts()
             if self._inner is not None:
                 return self._execute_inner(raise_on_error)
             return self._execute_queue(raise_on_error)
@@ -146,25 +221,40 @@ class ShardedPipeline(CoreCommands):
         """WAIT goes to every shard written to earlier in this pipeline (same connection); reply = fewest acks."""
         return Plan([(shard, tuple(args)) for shard in shards], lambda replies: min((int(r) for r in replies), default=0))
 
-    def _execute_queue(self, raise_on_error: bool) -> list[Any]:
+    def _plans(self, routing: Any, transaction: bool) -> list[Plan]:
         client = self._client
-        routing = client._current_routing()  # pylint: disable=protected-access
         plans = []
         seen: dict[str, None] = {}
-        for args, _options in self._queue:
-            if str(args[0]).upper() == "WAIT":
+        for args, _options in self.command_stack:
+            if str(args[0]).upper() == "WAIT" and seen:
                 plan = self._wait_plan(args, list(seen))
             else:
-                plan = client._plan(args, self._transaction, routing)  # pylint: disable=protected-access
+                plan = client._plan(args, transaction, routing)  # pylint: disable=protected-access
             seen.update((shard, None) for shard, _part in plan.parts)
             plans.append(plan)
-        if self._transaction:
-            shards = {shard for plan in plans for shard, _part in plan.parts}
-            if len(shards) > 1:
-                raise CrossShardError("MULTI/EXEC", shards)
+        if not transaction:
+            return plans
+        shards = list(routing.all_shards)
+        home = transaction_shard(plans, shards[0])
+        if home is None:
+            used = {shard for plan in plans if not plan.floating for shard, _part in plan.parts}
+            raise CrossShardError("MULTI/EXEC", used, detail=(
+                f"pipeline(transaction=True), redis-py's default, is one MULTI/EXEC on one shard, and these commands "
+                f"use shards {', '.join(sorted(used))}: give their keys one {{hash tag}}, or use "
+                "pipeline(transaction=False) for a batch that is split by shard and not atomic"))
+        return [Plan([(home, part) for _shard, part in plan.parts], plan.merge) if plan.floating else plan
+                for plan in plans]
+
+    def _execute_queue(self, raise_on_error: bool) -> list[Any]:
+        client = self._client
+        if not self.command_stack:
+            return []
+        transaction = self.transaction or self.explicit_transaction
+        routing = client._current_routing()  # pylint: disable=protected-access
+        plans = self._plans(routing, transaction)
         batches: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = {}
         slots: list[list[tuple[str, int]]] = []
-        for plan, (_args, options) in zip(plans, self._queue):
+        for plan, (_args, options) in zip(plans, self.command_stack):
             where = []
             for shard, part in plan.parts:
                 batch = batches.setdefault(shard, [])
@@ -174,11 +264,11 @@ class ShardedPipeline(CoreCommands):
         order = list(batches)
         if len(order) > 1:
             pool = client._pool()  # pylint: disable=protected-access
-            futures = [pool.submit(client._run_batch, s, batches[s], self._transaction, routing)  # pylint: disable=protected-access
+            futures = [pool.submit(client._run_batch, s, batches[s], transaction, routing)  # pylint: disable=protected-access
                        for s in order]
             replies = dict(zip(order, [f.result() for f in futures]))
         else:
-            replies = {s: client._run_batch(s, batches[s], self._transaction, routing)  # pylint: disable=protected-access
+            replies = {s: client._run_batch(s, batches[s], transaction, routing)  # pylint: disable=protected-access
                        for s in order}
         results: list[Any] = []
         for plan, where in zip(plans, slots):
@@ -186,7 +276,7 @@ class ShardedPipeline(CoreCommands):
             error = next((p for p in parts if isinstance(p, Exception)), None)
             results.append(error if error is not None else plan.merge(parts))
         if raise_on_error:
-            for result in results:
-                if isinstance(result, Exception):
-                    raise result
+            for number, (result, (args, _options)) in enumerate(zip(results, self.command_stack), start=1):
+                if isinstance(result, ResponseError):
+                    raise annotate_pipeline_error(result, number, args)
         return results

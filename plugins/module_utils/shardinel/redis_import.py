@@ -10,9 +10,11 @@ import typing
 
 if typing.TYPE_CHECKING:
     import redis
-    from redis.commands import CoreCommands
+    from redis.client import Monitor, Pipeline, PubSub
+    from redis.commands import CoreCommands, RedisModuleCommands
     from redis.exceptions import (AuthenticationError, ConnectionError as RedisConnectionError, NoPermissionError,
-                                  ReadOnlyError, RedisError, ResponseError, TimeoutError as RedisTimeoutError)
+                                  ReadOnlyError, RedisError, ResponseError, TimeoutError as RedisTimeoutError, WatchError)
+    from redis.lock import Lock
     from redis.retry import Retry
     from redis.backoff import NoBackoff
     HAS_REDIS = True
@@ -20,9 +22,12 @@ if typing.TYPE_CHECKING:
 else:
     try:
         import redis
-        from redis.commands import CoreCommands
+        from redis.client import Monitor, Pipeline, PubSub
+        from redis.commands import CoreCommands, RedisModuleCommands
         from redis.exceptions import (AuthenticationError, ConnectionError as RedisConnectionError, NoPermissionError,
-                                      ReadOnlyError, RedisError, ResponseError, TimeoutError as RedisTimeoutError)
+                                      ReadOnlyError, RedisError, ResponseError, TimeoutError as RedisTimeoutError,
+                                      WatchError)
+        from redis.lock import Lock
         from redis.retry import Retry
         from redis.backoff import NoBackoff
         HAS_REDIS = True
@@ -31,9 +36,18 @@ else:
         HAS_REDIS = False
         REDIS_IMPORT_ERROR = traceback.format_exc()
         redis = None
-        Retry = NoBackoff = None
+        Retry = NoBackoff = Lock = Monitor = None
 
         class CoreCommands:  # pylint: disable=too-few-public-methods
+            """Placeholder base while redis-py is missing."""
+
+        class RedisModuleCommands:  # pylint: disable=too-few-public-methods
+            """Placeholder base while redis-py is missing."""
+
+        class Pipeline:  # pylint: disable=too-few-public-methods
+            """Placeholder base while redis-py is missing."""
+
+        class PubSub:  # pylint: disable=too-few-public-methods
             """Placeholder base while redis-py is missing."""
 
         class RedisError(Exception):
@@ -57,5 +71,9 @@ else:
         class NoPermissionError(ResponseError):
             """Placeholder for redis.exceptions.NoPermissionError."""
 
-__all__ = ["HAS_REDIS", "REDIS_IMPORT_ERROR", "redis", "CoreCommands", "AuthenticationError", "RedisConnectionError",
-           "ReadOnlyError", "NoPermissionError", "RedisError", "ResponseError", "RedisTimeoutError", "Retry", "NoBackoff"]
+        class WatchError(RedisError):
+            """Placeholder for redis.exceptions.WatchError."""
+
+__all__ = ["HAS_REDIS", "REDIS_IMPORT_ERROR", "redis", "CoreCommands", "RedisModuleCommands", "Pipeline", "PubSub", "Monitor",
+           "Lock", "AuthenticationError", "RedisConnectionError", "ReadOnlyError", "NoPermissionError", "RedisError",
+           "ResponseError", "RedisTimeoutError", "WatchError", "Retry", "NoBackoff"]

@@ -77,7 +77,7 @@ class FailoverWriter:
                     self.client.set(key, number)  # type: ignore[attr-defined]
                     replicas = 0
                 else:
-                    with self.client.pipeline() as pipe:  # type: ignore[attr-defined]
+                    with self.client.pipeline(transaction=False) as pipe:  # type: ignore[attr-defined]
                         _ok, replicas = pipe.set(key, number).wait(1, self.wait_ms).execute()
             except redis.RedisError:
                 self.report.errors += 1

@@ -111,7 +111,7 @@ def test_close_leaves_no_threads_or_sockets(shared_topology):
     assert client.wait_for_switch_listener(5)
     client.mset({f"res:{i}": i for i in range(30)})
     client.mget([f"res:{i}" for i in range(30)])
-    client.pipeline().get("res:1").get("res:2").get("res:3").execute()
+    client.pipeline(transaction=False).get("res:1").get("res:2").get("res:3").execute()
     assert set(threading.enumerate()) - threads_before
     assert _sockets() - sockets_before
     client.close()

@@ -58,7 +58,7 @@ def test_command_errors_are_raised_as_without_durability(durable):
     durable.set("{de}s", "x")
     with pytest.raises(redis.exceptions.ResponseError, match="WRONGTYPE"):
         durable.lpush("{de}s", 1)
-    with durable.pipeline() as pipe:
+    with durable.pipeline(transaction=False) as pipe:
         results = pipe.incr("{de}s").set("{de}ok", 1).execute(raise_on_error=False)
     assert isinstance(results[0], redis.exceptions.ResponseError) and results[1] is True
     durable.delete("{de}s", "{de}ok")
@@ -75,7 +75,7 @@ def test_reads_send_no_wait(durable, shared_topology):
     assert durable.exists(*keys) == len(keys)
     assert durable.hgetall("{dr}h") == {"f": "v"}
     assert durable.eval_ro("return redis.call('GET', KEYS[1])", 1, keys[1]) == keys[1]
-    with durable.pipeline() as pipe:
+    with durable.pipeline(transaction=False) as pipe:
         assert pipe.get(keys[2]).mget(keys).strlen(keys[3]).execute() == [keys[2], keys, len(keys[3])]
     assert _waits_by_shard(shared_topology, durable) == before
     durable.delete(*keys, "{dr}h")
@@ -101,7 +101,7 @@ def test_pipeline_waits_once_per_shard_batch_that_writes(durable, shared_topolog
     written = [f"{{{tag_on(durable, writing, 'dp')}}}:{i}" for i in range(5)]
     read = f"{{{tag_on(durable, reading, 'dp')}}}:r"
     before = _waits_by_shard(shared_topology, durable)
-    with durable.pipeline() as pipe:
+    with durable.pipeline(transaction=False) as pipe:
         for index, key in enumerate(written):
             pipe.set(key, index)
         pipe.wait(1, 1000).get(read).get(written[0])
@@ -175,7 +175,7 @@ def test_write_not_confirmed_in_time_raises_durability_error_and_is_not_resent(f
             assert f"shard {shard!r}" in str(error) and "acknowledged by 0 replicas; 1 required" in str(error)
             assert "may still have been applied" in str(error) and "may still have been applied" in DurabilityError.__doc__
             with pytest.raises(DurabilityError, match=f"pipeline of 2 commands on shard {shard!r}"):
-                client.pipeline().incr(counter).get(counter).set(elsewhere, 1).execute()
+                client.pipeline(transaction=False).incr(counter).get(counter).set(elsewhere, 1).execute()
             with pytest.raises(DurabilityError, match=f"MULTI/EXEC of 1 command on shard {shard!r}") as raised:
                 client.pipeline(transaction=True).incr(counter).execute()
             assert raised.value.results == [3]

@@ -112,7 +112,7 @@ def test_while_keys_move_every_command_finds_them_on_their_new_owner(topology):
         assert client.delete(*keys[20:30]) == 10
         assert all(holders(topology, key) == [] for key in keys[20:30])
         # Pipelines and WATCH transactions pull their keys too.
-        pipe = client.pipeline()
+        pipe = client.pipeline(transaction=False)
         for key in keys[30:35]:
             pipe.get(key)
         assert pipe.execute() == [str(i).encode() for i in range(30, 35)]
@@ -213,7 +213,7 @@ def test_a_pipeline_on_moving_keys_waits_for_the_mark(topology):
         wait_for_version(client, 2)
         marker = threading.Timer(0.5, mark, (topology, migrating))
         marker.start()
-        pipe = client.pipeline()
+        pipe = client.pipeline(transaction=False)
         for key in keys:
             pipe.get(key)
         assert pipe.execute() == [key.encode() for key in keys]

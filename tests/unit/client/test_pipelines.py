@@ -14,7 +14,7 @@ def client(shared_topology):
 
 def test_cross_shard_pipeline_results_in_call_order(client):
     keys = [f"pipe:{i}" for i in range(40)]
-    pipe = client.pipeline()
+    pipe = client.pipeline(transaction=False)
     for index, key in enumerate(keys):
         pipe.set(key, index)
     pipe.mget(keys)
@@ -30,7 +30,7 @@ def test_cross_shard_pipeline_results_in_call_order(client):
 
 def test_pipeline_errors_in_place(client):
     client.set("pipe:str", "x")
-    with client.pipeline() as pipe:
+    with client.pipeline(transaction=False) as pipe:
         results = pipe.incr("pipe:str").set("pipe:ok", 1).execute(raise_on_error=False)
     assert isinstance(results[0], redis.exceptions.ResponseError) and results[1] is True
 

@@ -78,7 +78,7 @@ def test_pipelines_and_transactions_over_tls(tls_topology):
         prefix = uuid.uuid4().hex
         keys = [f"{prefix}:{i}" for i in range(20)]
         assert len({client.shard_for(key) for key in keys}) == 2
-        pipe = client.pipeline()
+        pipe = client.pipeline(transaction=False)
         for key in keys:
             pipe.set(key, key)
         pipe.mget(keys)
@@ -95,7 +95,7 @@ def test_durable_writes_over_tls(tls_topology):
     with tls_client(tls_topology, durable_writes=1, durable_timeout=2.0, socket_timeout=5) as client:
         prefix = uuid.uuid4().hex
         assert client.set(f"{prefix}:a", 1)
-        pipe = client.pipeline()
+        pipe = client.pipeline(transaction=False)
         pipe.set(f"{prefix}:b", 2).set(f"{prefix}:c", 3)
         assert pipe.execute() == [True, True]
         assert client.delete(f"{prefix}:a", f"{prefix}:b", f"{prefix}:c") == 3

@@ -46,7 +46,7 @@ class Traffic:
         self.threads = [threading.Thread(target=self._write, daemon=True), threading.Thread(target=self._read, daemon=True)]
 
     def preload(self) -> None:
-        pipe = self.writer.pipeline()
+        pipe = self.writer.pipeline(transaction=False)
         for index in range(KEYS):
             pipe.set(f"value:{index}", 0)
         for index in range(COUNTERS):
