@@ -46,6 +46,7 @@ class SwitchListener:
         self._subscribed: set[Address] = set()
         self._tried: set[Address] = set()
         self._limited: set[Address] = set()
+        self._pubsubs: dict[Address, Any] = {}
         self._threads = [
             threading.Thread(target=self._run, args=(address,), name=f"shardinel-listener-{format_address(address)}", daemon=True)
             for address in directory.addresses
@@ -82,6 +83,16 @@ class SwitchListener:
         self._stop.set()
         with self._state:
             self._state.notify_all()
+            pubsubs = list(self._pubsubs.values())
+        for pubsub in pubsubs:
+            connection = pubsub.connection
+            if connection is not None:
+                # Wakes the thread blocked in get_message() at once, rather than at its next poll. That thread may be
+                # closing the same socket: redis-py 4.3 (Debian 12) then raises from a socket it has just set to None.
+                try:
+                    connection.disconnect()
+                except (AttributeError, OSError):
+                    pass
         for thread in self._threads:
             if thread.is_alive() and thread is not threading.current_thread():
                 thread.join()
@@ -111,6 +122,8 @@ class SwitchListener:
     def _follow(self, address: Address) -> None:
         client = self._directory.new_client(address)
         pubsub = client.pubsub()
+        with self._state:
+            self._pubsubs[address] = pubsub
         try:
             pubsub.subscribe(SWITCH_MASTER)
             pubsub.subscribe(*FAILOVER_STATE_CHANNELS)
@@ -132,6 +145,8 @@ class SwitchListener:
                 if message is not None and message.get("type") == "message":
                     self._handle(format_address(address), message["channel"], message["data"])
         finally:
+            with self._state:
+                self._pubsubs.pop(address, None)
             pubsub.close()
             client.close()
 
