@@ -2,7 +2,8 @@
 
 Starts its own systemd containers deploybench1/deploybench2 (host network, loopback addresses
 127.0.31.1/127.0.32.1, the demo inventory's layout and settings), converges the demo topology
-(2 shards), re-runs it, then recreates the containers and converges 16 shards on the same two hosts.
+(2 shards), re-runs it, runs it with --check --diff (what an operator runs first), then recreates the containers and
+converges 16 shards on the same two hosts.
 Prints the figures, their ratios and the targets. Removes its containers at the end.
 
 Run: .venv/bin/python benchmarks/deploy_benchmark.py   (make bench-deploy; about 5 minutes)
@@ -86,12 +87,12 @@ class Deployer:
                         ANSIBLE_STDOUT_CALLBACK="default", ANSIBLE_RETRY_FILES_ENABLED="0")
         self.runs = 0
 
-    def converge(self, inventory: Path, label: str) -> dict:
+    def converge(self, inventory: Path, label: str, *arguments: str) -> dict:
         self.runs += 1
         log = self.workdir / f"{self.runs:02d}-{label}.log"
         started = time.perf_counter()
-        result = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), str(self.source / "site.yml")],
-                                capture_output=True, text=True, env=self.env, cwd=str(self.source), check=False)
+        result = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), str(self.source / "site.yml"),
+                                 *arguments], capture_output=True, text=True, env=self.env, cwd=str(self.source), check=False)
         seconds = time.perf_counter() - started
         log.write_text(result.stdout + result.stderr, encoding="utf-8")
         recap = {host: tuple(int(value) for value in values) for host, *values in RECAP.findall(result.stdout)}
@@ -106,8 +107,8 @@ class Deployer:
         return run
 
 
-def rerun(deployer: Deployer, inventory: Path, label: str, count: int) -> dict:
-    runs = [deployer.converge(inventory, f"{label}-{i + 1}") for i in range(count)]
+def rerun(deployer: Deployer, inventory: Path, label: str, count: int, *arguments: str) -> dict:
+    runs = [deployer.converge(inventory, f"{label}-{i + 1}", *arguments) for i in range(count)]
     changed = [run["changed"] for run in runs]
     if any(changed):
         raise SystemExit(f"{label}: a re-run reported changes {changed}; the roles are not idempotent")
@@ -136,6 +137,7 @@ def main() -> None:
             start_hosts()
             first = deployer.converge(demo, "first-converge-2-shards")
             again = rerun(deployer, demo, "rerun-2-shards", options.reruns)
+            checked = rerun(deployer, demo, "check-diff-2-shards", options.reruns, "--check", "--diff")
             start_hosts()
             first_large = deployer.converge(large, f"first-converge-{options.shards}-shards")
             again_large = rerun(deployer, large, f"rerun-{options.shards}-shards", 1)
@@ -150,11 +152,14 @@ def main() -> None:
 
     idempotent_ratio = again["seconds"] / first["seconds"]
     growth = first_large["seconds"] / first["seconds"]
+    check_ratio = checked["seconds"] / again["seconds"]
     rows = [
         ("first converge, demo (2 shards)", first, "-", "-", "-", "-"),
         (f"idempotent re-run, demo (median of {options.reruns}: "
          + ", ".join(f"{s:.1f}" for s in again["all"]) + ")", again, "first converge, demo", f"{idempotent_ratio:.2f}", "<= 0.35",
          verdict(idempotent_ratio, 0.35)),
+        (f"--check --diff, converged demo (median of {options.reruns}: " + ", ".join(f"{s:.1f}" for s in checked["all"]) + ")",
+         checked, "idempotent re-run, demo", f"{check_ratio:.2f}", "<= 1.2", verdict(check_ratio, 1.2)),
         (f"first converge, {options.shards} shards", first_large, "first converge, demo", f"{growth:.2f}", "<= 1.5",
          verdict(growth, 1.5)),
         (f"idempotent re-run, {options.shards} shards", again_large, "idempotent re-run, demo",

@@ -37,6 +37,11 @@ extends_documentation_fragment:
   - shardinel.redis.connection
   - shardinel.redis.tls
 attributes:
+  action_group:
+    description: Use C(group/shardinel.redis.sentinel) in C(module_defaults) to set its Sentinel and TLS options once.
+    support: full
+    membership:
+      - shardinel.redis.sentinel
   check_mode:
     support: full
     description:

@@ -31,6 +31,11 @@ author:
 extends_documentation_fragment:
   - shardinel.redis.tls
 attributes:
+  action_group:
+    description: Use C(group/shardinel.redis.sentinel) in C(module_defaults) to set its Sentinel and TLS options once.
+    support: full
+    membership:
+      - shardinel.redis.sentinel
   check_mode:
     support: full
     description:

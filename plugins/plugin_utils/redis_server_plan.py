@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.addresses import format_address
+
 GUARD_VARIABLES = ('redis_server_min_replicas_to_write', 'redis_server_min_replicas_max_lag',
                    'redis_server_repl_diskless_sync_delay', 'redis_server_restart_delay', 'redis_server_databases')
 WANTS = '/etc/systemd/system/multi-user.target.wants/'
@@ -168,7 +170,7 @@ def restart_order(queue, shards, layout, host_ips):
     ports = dict((shard['name'], shard['port']) for shard in layout)
 
     def is_master(item):
-        address = '%s:%s' % (host_ips.get(item['host']), ports.get(item['name']))
+        address = format_address((str(host_ips.get(item['host'])), int(ports.get(item['name'], 0))))
         return (shards.get(item['name']) or {}).get('master') == address
     return [item for item in queue if not is_master(item)] + [item for item in queue if is_master(item)]
 
@@ -185,19 +187,30 @@ def changed_instances(report, instances, host, host_ip, config_dir, unit):
         if base + '.conf' in created:
             continue
         if unit_replaced or base + '.static.conf' in changed:
-            out.append(dict(host=host, name=shard['name'], address='%s:%s' % (host_ip, shard['port'])))
+            out.append(dict(host=host, name=shard['name'], address=format_address((host_ip, shard['port']))))
     return out
 
 
+RESTART_HEADER = ['host', 'instance', 'master before', 'new master', 'writes paused s', 'demoted s', 'restart s',
+                  'back in sync s']
+CHECK_HEADER = ['host', 'instance', 'master now', 'would fail over', 'would restart']
+
+
 def restart_rows(results):
-    """One row per restart result of shardinel.redis.instance_restart (a loop's results): host, instance, master
-    before, new master and the times, or what check mode would do."""
-    rows = []
-    for result in results:
-        if result.get('skipped'):
-            continue
+    """The restart table of shardinel.redis.instance_restart results (a loop's): the header, then one row per instance
+    with its master before, new master and times, or, in check mode, what would be done."""
+    ran = [result for result in results if not result.get('skipped')]
+    checked = any('would_restart' in result for result in ran)
+    rows = [CHECK_HEADER if checked else RESTART_HEADER]
+    for result in ran:
         item = result.get('item') or {}
-        rows.append([item.get('host', ''), item.get('name', ''), result.get('master_before', ''), result.get('new_master', ''),
-                     result.get('failover_s', ''), result.get('demoted_s', ''), result.get('restart_s', ''),
-                     result.get('back_s', '')])
+        if checked:
+            fail_over = result.get('would_fail_over')
+            rows.append([item.get('host', ''), item.get('name', ''), result.get('master_before', ''),
+                         'unknown' if fail_over is None else ('yes' if fail_over else 'no'),
+                         'yes' if result.get('would_restart') else 'no'])
+        else:
+            rows.append([item.get('host', ''), item.get('name', ''), result.get('master_before', ''),
+                         result.get('new_master', ''), result.get('failover_s', ''), result.get('demoted_s', ''),
+                         result.get('restart_s', ''), result.get('back_s', '')])
     return rows

@@ -1,5 +1,6 @@
 """ansible-playbook on the running scenario's inventory, with the collection from this checkout and the JSON callback."""
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -24,3 +25,25 @@ def task_results(report, task_name):
     return {host: result for play in report["plays"] for task in play["tasks"]
             if task_name in (task["task"]["name"], task["task"]["name"].split(" : ")[-1])
             for host, result in task["hosts"].items() if not result.get("skipped")}
+
+
+def run_module(host, module, args, check_mode=False):
+    """The result of one shardinel.redis module run on a host of the scenario (through a one-task playbook, whose file
+    holds the arguments, passwords included, readable only by this user); fails the test with its message."""
+    import tempfile
+
+    import yaml
+
+    play = [{"hosts": host, "gather_facts": False,
+             "tasks": [{"name": "module", f"shardinel.redis.{module}": args, "check_mode": check_mode}]}]
+    with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as handle:
+        yaml.safe_dump(play, handle)
+    try:
+        Path(handle.name).chmod(0o600)
+        completed = run_playbook(handle.name)
+    finally:
+        Path(handle.name).unlink()
+    report = json.loads(completed.stdout)
+    result = report["plays"][0]["tasks"][0]["hosts"][host]
+    assert completed.returncode == 0, f"{module} on {host}: {result.get('msg')}"
+    return result

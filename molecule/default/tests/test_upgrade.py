@@ -1,7 +1,8 @@
 """Restarts and upgrades under a live writer through the shardinel client (running here, against the hosts' addresses).
 
-1. A plain `systemctl restart` of shard1's master, then 2. the same master restarted the roles' way (the redis-restart
-script the handlers and playbooks/upgrade.yml run: SENTINEL FAILOVER first, restart once it is an in-sync replica):
+1. A plain `systemctl restart` of shard1's master, then 2. the same master restarted the roles' way (the
+shardinel.redis.instance_restart module the handlers and playbooks/upgrade.yml run: SENTINEL FAILOVER first, restart once
+it is an in-sync replica):
 longest write gap and acknowledged writes lost, side by side. 3. playbooks/upgrade.yml from the packages the converge
 installed (Debian 12's main archive, 7.0.15-1~deb12u7) to bookworm-security's, with a writer on every shard: every
 instance and Sentinel runs the new package, no acknowledged write is lost, and going back to the older version is
@@ -10,21 +11,19 @@ where the other tests expect it. Only where the scenario's group_vars set shardi
 """
 
 import json
-import subprocess
 import sys
 import time
 
 import pytest
 
-from expected import BOOTSTRAP, CLI, CLI_TLS_ARGS, GROUP_VARS, HOSTS, address, sentinel_addresses
-from playbook_run import REPO, run_playbook, task_results
+from expected import BOOTSTRAP, CLI_TLS_ARGS, GROUP_VARS, HOSTS, address, sentinel_addresses
+from playbook_run import REPO, run_module, run_playbook, task_results
 
 pytestmark = pytest.mark.skipif(not GROUP_VARS.get("shardinel_test_restarts"), reason="only where shardinel_test_restarts is set")
 
 # The client package and the unit tests' writer thread, imported where used once this path is set.
 CLIENT_PATHS = [str(REPO / "plugins" / "module_utils"), str(REPO / "tests" / "unit" / "client")]
 
-RESTART_SCRIPT = "/usr/local/libexec/shardinel/redis-restart"
 SECURITY_SOURCE = "deb http://deb.debian.org/debian-security bookworm-security main"
 PACKAGES = ("redis-server", "redis-sentinel", "redis-tools")
 WARMUP = 1.0
@@ -33,31 +32,25 @@ SWITCHOVER_GAP_TARGET = 1.5
 HOST_OF_IP = {ip: host for host, ip in HOSTS.items()}
 
 
-def _settings(secrets, **extra):
-    return dict({"sentinels": sentinel_addresses(), "cli": [CLI, *CLI_TLS_ARGS],
-                 "sentinel_user": "sentinel-admin", "sentinel_password": secrets["shardinel_sentinel_admin_password"],
-                 "user": "admin", "password": secrets["shardinel_admin_password"],
-                 "host_layout": "/usr/local/libexec/shardinel/host_layout.py", "timeout": 90}, **extra)
+def _watch_options(secrets):
+    """The Sentinel admin user (it may run SENTINEL FAILOVER) and the Redis admin user, as the roles pass them."""
+    options = {"sentinels": sentinel_addresses(), "sentinel_username": "sentinel-admin",
+               "sentinel_password": secrets["shardinel_sentinel_admin_password"], "username": "admin",
+               "password": secrets["shardinel_admin_password"]}
+    if CLI_TLS_ARGS:
+        options.update(tls=True, tls_ca_file=CLI_TLS_ARGS[-1])
+    return options
 
 
-def _restart_script(host, settings):
-    """Run the roles' redis-restart on a host, the settings (with passwords) on its stdin; its JSON report."""
-    result = subprocess.run(["podman", "exec", "-i", host, "python3", RESTART_SCRIPT], input=json.dumps(settings),
-                            capture_output=True, text=True, timeout=300, check=False)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+def _restart(host, secrets, **args):
+    """shardinel.redis.instance_restart on the instance's host; its report."""
+    return run_module(host, "instance_restart", dict(_watch_options(secrets), timeout=90, **args))
 
 
-def _settled(secrets, timeout=90.0):
+def _settled(secrets, timeout=90):
     """Wait until every Sentinel answers and every shard has an agreed master and an in-sync replica; the masters."""
-    deadline = time.monotonic() + timeout
-    while True:
-        report = _restart_script(next(iter(HOSTS)), _settings(secrets, action="check", shards=list(BOOTSTRAP)))
-        problems = [f"{name}: {p}" for name, shard in report["shards"].items() for p in shard["problems"]]
-        if len(report["sentinels_answering"]) == len(report["sentinels"]) and not problems:
-            return {name: shard["master"] for name, shard in report["shards"].items()}
-        assert time.monotonic() < deadline, f"topology not settled after {timeout}s: {problems}, {report['sentinels_answering']}"
-        time.sleep(1)
+    report = run_module(next(iter(HOSTS)), "topology_check", dict(_watch_options(secrets), shards=list(BOOTSTRAP), timeout=timeout))
+    return {name: shard["master"] for name, shard in report["shards"].items()}
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +93,7 @@ def restore_masters(secrets, expected_layout):
     for shard, (port, master_host, _replica) in expected_layout.items():
         if masters[shard] != address(master_host, port):
             host = HOST_OF_IP[masters[shard].rsplit(":", 1)[0]]
-            _restart_script(host, _settings(secrets, action="switchover", shard=shard, address=masters[shard]))
+            _restart(host, secrets, action="switchover", shard=shard, address=masters[shard])
     assert _settled(secrets) == {shard: address(host, port) for shard, (port, host, _r) in expected_layout.items()}
 
 
@@ -147,8 +140,8 @@ def test_switchover_restart_of_the_same_master(secrets, client, figures, show):
     started = time.monotonic()
     master = _settled(secrets)["shard1"]
     host = HOST_OF_IP[master.rsplit(":", 1)[0]]
-    settings = _settings(secrets, action="restart", shard="shard1", address=master, unit="shardinel-redis@shard1.service")
-    outcome, report = _write_through(client, ["shard1"], "switchover-restart-", lambda: _restart_script(host, settings))
+    outcome, report = _write_through(client, ["shard1"], "switchover-restart-", lambda: _restart(
+        host, secrets, action="restart", shard="shard1", address=master, unit="shardinel-redis@shard1.service"))
     _settled(secrets)
     gap, acked, lost = outcome["shard1"]
     plain = figures.get("plain") or ("-",) * 4

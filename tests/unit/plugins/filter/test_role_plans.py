@@ -4,7 +4,8 @@ ansible-playbook by tests/unit/roles/test_preflight.py."""
 
 from __future__ import annotations
 
-from ansible_collections.shardinel.redis.plugins.plugin_utils import redis_sentinel_plan, redis_server_plan, upgrade_plan
+from ansible_collections.shardinel.redis.plugins.plugin_utils import (redis_exporter_plan, redis_sentinel_plan, redis_server_plan,
+                                                                  upgrade_plan)
 from ansible_collections.shardinel.redis.plugins.plugin_utils.topology_plan import plan
 
 ENGINES = {"redis": {"platforms": ["Debian 12", "Debian 13"]}, "valkey": {"platforms": ["Debian 13"]}}
@@ -135,3 +136,31 @@ def test_upgrade_work() -> None:
     assert work == {"instances": ["shard1"], "switchover": True, "installs": ["redis-server=5:7.0.15-2"],
                     "stale_instances": [], "stale_sentinels": [26379]}
     assert upgrade_plan.units(layout, sentinels, "s1") == ["shardinel-redis@shard1.service", "shardinel-sentinel@26379.service"]
+
+
+def test_the_restart_table_says_what_check_mode_would_do() -> None:
+    done = [{"item": {"host": "s1", "name": "shard1"}, "master_before": "a:1", "new_master": "b:1", "failover_s": 0.9,
+             "demoted_s": 0.2, "restart_s": 0.3, "back_s": 1.5, "restarted": True}, {"skipped": True}]
+    assert redis_server_plan.restart_rows(done) == [redis_server_plan.RESTART_HEADER,
+                                                    ["s1", "shard1", "a:1", "b:1", 0.9, 0.2, 0.3, 1.5]]
+    checked = [{"item": {"host": "s1", "name": "shard1"}, "master_before": "a:1", "would_fail_over": True, "would_restart": True},
+               {"item": {"host": "s2", "name": "shard1"}, "master_before": None, "would_fail_over": None, "would_restart": True}]
+    assert redis_server_plan.restart_rows(checked) == [redis_server_plan.CHECK_HEADER, ["s1", "shard1", "a:1", "yes", "yes"],
+                                                       ["s2", "shard1", None, "unknown", "yes"]]
+
+
+def test_exporters_ports_and_restarts() -> None:
+    layout = [{"name": "shard1", "port": 6379, "master": "s1", "replicas": ["s2"]},
+              {"name": "shard2", "port": 6380, "master": "s2", "replicas": ["s1"]}]
+    sentinels = [{"host": "s1", "port": 26380}, {"host": "s1", "port": 26379}, {"host": "s2", "port": 26379}]
+    exporters = redis_exporter_plan.targets(layout, sentinels, "s2", {
+        "ip": "10.0.2.1", "scheme": "rediss", "instances": True, "sentinels": True, "exporter_port": 9121, "sentinel_port": 9321})
+    assert [(e["name"], e["address"], e["port"]) for e in exporters] == [
+        ("shard-shard1", "rediss://10.0.2.1:6379", 9121), ("shard-shard2", "rediss://10.0.2.1:6380", 9122),
+        ("sentinel-26379", "rediss://10.0.2.1:26379", 9321)]
+    taken = redis_exporter_plan.taken_ports(["10.0.2.1:6379", "10.0.1.1:9122"], "10.0.2.1", 2742)
+    assert taken == [6379, 9121]
+    assert redis_exporter_plan.port_problems(exporters, taken, "10.0.2.1") == [
+        "already used by a Redis instance or Sentinel on 10.0.2.1: shard shard1."]
+    assert redis_exporter_plan.restarts(["a", "b"], False, ["b"], []) == ["b"]
+    assert redis_exporter_plan.restarts(["a", "b"], True, [], ["a"]) == ["b"]

@@ -20,7 +20,7 @@ FIRST_VERIFY_TASK = "The drill is planned, kill or freeze"
 COLUMNS = ["shard", "drill", "old", "new", "failover", "gap", "acked", "lost", "canaries", "canaries lost", "routing", "restored"]
 
 
-def run_verify(topology: Any, tmp_path: Path, **extra_vars: Any) -> subprocess.CompletedProcess[str]:
+def run_verify(topology: Any, tmp_path: Path, *arguments: str, **extra_vars: Any) -> subprocess.CompletedProcess[str]:
     hosts = {s.address_string: "server1" for s in topology.sentinels}
     for index, shard in enumerate(topology.shards):
         hosts[shard.master.address_string] = f"server{index % 2 + 1}"
@@ -40,7 +40,7 @@ def run_verify(topology: Any, tmp_path: Path, **extra_vars: Any) -> subprocess.C
         "shardinel_sentinel_admin_password": topology.sentinel_users["admin"].password,
         "shardinel_admin_username": topology.users["admin"].username,
         "shardinel_admin_password": topology.users["admin"].password,
-        "shardinel_verify_install_redis_py": False,
+        "shardinel_redis_py_package": "",
     }
     extra = tmp_path / "extra.json"
     extra.write_text(json.dumps(facts | extra_vars))
@@ -48,7 +48,7 @@ def run_verify(topology: Any, tmp_path: Path, **extra_vars: Any) -> subprocess.C
                ANSIBLE_CALLBACK_RESULT_FORMAT="json", ANSIBLE_LOCALHOST_WARNING="0")
     return subprocess.run(
         [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), "-e", f"@{extra}",
-         "--start-at-task", FIRST_VERIFY_TASK, "shardinel.redis.verify"],
+         "--start-at-task", FIRST_VERIFY_TASK, *arguments, "shardinel.redis.verify"],
         capture_output=True, text=True, env=env, timeout=300, check=False,
     )
 
@@ -90,6 +90,16 @@ def test_verify_playbook_drills_the_selected_shard_and_prints_the_report(fresh_t
     assert fresh_topology.role_of(shard2.master.address) == "slave"
     assert fresh_topology.wait_for_master_agreement("shard1") == shard1.master.address
     assert not any(secret in output for secret in all_secrets(fresh_topology))
+
+
+def test_verify_playbook_in_check_mode_reads_and_plans_without_a_failover(shared_topology: Any, tmp_path: Path) -> None:
+    before = {shard.name: shared_topology.wait_for_master_agreement(shard.name) for shard in shared_topology.shards}
+    completed = run_verify(shared_topology, tmp_path, "--check", "--diff")
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0, output
+    assert "TASK [Print the report]" in completed.stdout
+    assert {shard.name: shared_topology.wait_for_master_agreement(shard.name) for shard in shared_topology.shards} == before
+    assert not any(secret in output for secret in all_secrets(shared_topology))
 
 
 def test_verify_playbook_stops_when_an_assertion_fails(shared_topology: Any, tmp_path: Path) -> None:
