@@ -27,7 +27,6 @@ else:
     REDIS_IMPORT_ERROR = None
 
 
-
 class ShardinelError(Exception):
     """A failure whose message is safe to show: it names what failed and holds no secret."""
 

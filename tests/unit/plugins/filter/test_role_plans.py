@@ -4,8 +4,8 @@ ansible-playbook by tests/unit/roles/test_preflight.py."""
 
 from __future__ import annotations
 
-from ansible_collections.shardinel.redis.plugins.plugin_utils import (redis_exporter_plan, redis_sentinel_plan, redis_server_plan,
-                                                                  upgrade_plan)
+from ansible_collections.shardinel.redis.plugins.plugin_utils import (
+    redis_exporter_plan, redis_sentinel_plan, redis_server_plan, upgrade_plan)
 from ansible_collections.shardinel.redis.plugins.plugin_utils.topology_plan import plan
 
 ENGINES = {"redis": {"platforms": ["Debian 12", "Debian 13"]}, "valkey": {"platforms": ["Debian 13"]}}

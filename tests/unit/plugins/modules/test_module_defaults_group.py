@@ -24,9 +24,9 @@ def test_one_set_of_defaults_reaches_every_module_of_the_group(shared_topology: 
             "sentinel_password": client.password}},
         "tasks": [
             {"name": "masters", "shardinel.redis.sentinel_masters": {}, "register": "masters"},
-            {"name": "health", "shardinel.redis.topology_check": {"shards": shared_topology.shard_names, "timeout": 10,
-                                                                    "username": "admin",
-                                                                    "password": shared_topology.users["admin"].password}},
+            {"name": "health", "shardinel.redis.topology_check": {
+                "shards": shared_topology.shard_names, "timeout": 10, "username": "admin",
+                "password": shared_topology.users["admin"].password}},
         ],
     }]
     (tmp_path / "play.yml").write_text(yaml.safe_dump(playbook), encoding="utf-8")

@@ -41,8 +41,8 @@ def test_a_stale_sentinel_is_outvoted_by_the_newest_config_epoch(fresh_topology:
         down = "127.0.0.1:%d" % closed.getsockname()[1]
     # The stale Sentinel's config still names the old master: start it and ask before it learns otherwise.
     stale.start()
-    result = module_runner(tmp_path)("sentinel_masters", args(fresh_topology, sentinels=fresh_topology.sentinel_addresses + [down],
-                                                                timeout=2.0))
+    sentinels = fresh_topology.sentinel_addresses + [down]
+    result = module_runner(tmp_path)("sentinel_masters", args(fresh_topology, sentinels=sentinels, timeout=2.0))
     assert result.rc == 0, result.output
     assert result["current_masters"][shard.name] == "%s:%d" % new
     assert down in result["unanswered"]
