@@ -89,6 +89,8 @@ podman_settings
 virtualenv
 # ansible-test fetches its pip bootstrap from a host we cannot reach: give it ours.
 bash "$repo/scripts/ansible-test-bootstrap.sh" "$venv"
+step "redis-py's own tests for the conformance stage (from the installed version's sdist, into .cache/redis-py)"
+"$venv/bin/python" "$repo/tests/conformance/run_conformance.py" --fetch-only
 step "test images (Debian 12 and Debian 13)"
 $sudo env SHARDINEL_TEST_SUITE=bookworm bash "$repo/scripts/build-image.sh"
 $sudo env SHARDINEL_TEST_SUITE=trixie SHARDINEL_TEST_IMAGE="${SHARDINEL_TEST_IMAGE_TRIXIE:-localhost/shardinel-debian13-systemd:latest}" bash "$repo/scripts/build-image.sh"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command: lint, sanity, unit tests against real Redis and
-# Sentinel processes, the collection and wheel build/install checks, and molecule.
+# Sentinel processes, redis-py's own test suite against the client (conformance),
+# the collection and wheel build/install checks, and molecule.
 # `make test` runs scripts/setup.sh first. Prints the time of every stage and the total.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,7 +13,7 @@ export SHARDINEL_TEST_IMAGE_TRIXIE="${SHARDINEL_TEST_IMAGE_TRIXIE:-localhost/sha
 collections=$(bash scripts/collection-path.sh)
 export ANSIBLE_COLLECTIONS_PATH="$collections"
 
-stages="${SHARDINEL_TEST_STAGES:-lint sanity unit build molecule}"
+stages="${SHARDINEL_TEST_STAGES:-lint sanity unit conformance build molecule}"
 step() { printf '\n==> %s\n' "$*"; }
 
 run_lint() {
@@ -38,6 +39,11 @@ run_unit() {
     return 1
   fi
   return "$rc"
+}
+
+run_conformance() {
+  step "redis-py's own tests against the client on 1 and 3 shards, compared with tests/conformance/expected_failures.yml"
+  python tests/conformance/run_conformance.py
 }
 
 run_build() {

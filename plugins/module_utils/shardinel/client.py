@@ -23,8 +23,9 @@ from .pubsub import ShardedPubSub
 from .redis_import import (AuthenticationError, CoreCommands, Lock, Monitor, NoBackoff, ReadOnlyError, RedisConnectionError,
                            RedisError, RedisModuleCommands, RedisTimeoutError, Retry, WatchError, redis)
 from .sentinel_directory import SentinelDirectory
+from .shard_batches import send_at_once
 from .shard_pools import ShardConnectionPools
-from .slots import key_slot
+from .slots import key_slot, key_slots
 from .switch_listener import SwitchListener
 from .tls_settings import check_tls_kwargs, sentinel_kwargs_with_tls
 
@@ -257,8 +258,8 @@ class ShardedSentinelClient(RedisModuleCommands, CoreCommands):  # type: ignore[
     def _plan(self, args: Sequence[Any], transaction: bool = False, routing: Optional[Layout] = None) -> Plan:
         routing = routing or self._routing
         owners = routing.owners
-        return plan_command(args, list(routing.all_shards), lambda key: owners[key_slot(key)], self._command_keys.keys,
-                            transaction)
+        return plan_command(args, routing.all_shards, lambda keys: [owners[slot] for slot in key_slots(keys)],
+                            self._command_keys.keys, transaction, self._command_keys.known)
 
     # command execution ---------------------------------------------------------------------
     def execute_command(self, *args: Any, **options: Any) -> Any:
@@ -308,8 +309,42 @@ class ShardedSentinelClient(RedisModuleCommands, CoreCommands):  # type: ignore[
                    routing: Optional[Layout] = None) -> list[Any]:
         if len(parts) < 2:
             return [self._call(shard, part, options, routing) for shard, part in parts]
-        futures = [self._pool().submit(self._call, shard, part, options, routing) for shard, part in parts]
-        return [future.result() for future in futures]
+        replies = self._run_batches({shard: [(part, options)] for shard, part in parts}, routing)
+        results = []
+        for shard, _part in parts:
+            reply = replies[shard][0]
+            if isinstance(reply, Exception):
+                raise reply
+            results.append(reply)
+        return results
+
+    def _sends_at_once(self, shard_name: str, routing: Optional[Layout]) -> bool:
+        """Whether a shard's share may go out through send_at_once: no WAIT, replica or reshard handling needed, no pause."""
+        return (self._durable is None and not self._read_from_replicas and (routing is None or routing.previous is None)
+                and not self._shards[shard_name].pause.paused)
+
+    def _run_batches(self, batches: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]],
+                     routing: Optional[Layout] = None) -> dict[str, list[Any]]:
+        """Several shards' non-transactional batches: their replies by shard, each command's error in its place.
+
+        Written to every shard first and read after (send_at_once); a shard that failed, or needs the
+        failover, WAIT, replica or reshard handling, is sent through _run_batch (worker threads if several)."""
+        replies: dict[str, list[Any]] = {}
+        direct = [name for name in batches if self._sends_at_once(name, routing)]
+        if len(direct) > 1:
+            outcomes = send_at_once([(self._shards[name].client, batches[name]) for name in direct])
+            for name, outcome in zip(direct, outcomes):
+                if isinstance(outcome, list) and not any(isinstance(reply, ReadOnlyError) for reply in outcome):
+                    replies[name] = outcome
+                elif isinstance(outcome, AuthenticationError):
+                    raise outcome
+        rest = [name for name in batches if name not in replies]
+        if len(rest) > 1:
+            futures = {name: self._pool().submit(self._run_batch, name, batches[name], False, routing) for name in rest}
+            replies.update((name, future.result()) for name, future in futures.items())
+        elif rest:
+            replies[rest[0]] = self._run_batch(rest[0], batches[rest[0]], False, routing)
+        return replies
 
     def _pool(self) -> ThreadPoolExecutor:
         with self._lock:
@@ -538,20 +573,30 @@ class ShardedSentinelClient(RedisModuleCommands, CoreCommands):  # type: ignore[
     # commands with shard-aware meaning -----------------------------------------------------
     def scan(self, cursor: int = 0, match: Any = None, count: Optional[int] = None, _type: Optional[str] = None,  # type: ignore[override]
              **kwargs: Any) -> tuple[int, list[Any]]:
-        """SCAN over every shard in turn; the cursor is inner_cursor * shard_count + shard_index."""
+        """SCAN over every shard in turn; the cursor is inner_cursor * shard_count + shard_index.
+
+        A call that finishes a shard goes on with the next one until it has ``count`` (default 10) keys, so
+        that a small keyspace comes back in one call, as from one server."""
         total = len(self.shards)
         index, inner = int(cursor) % total, int(cursor) // total
-        pieces: list[Any] = ["SCAN", inner]
+        options: list[Any] = []
         if match is not None:
-            pieces += ["MATCH", match]
+            options += ["MATCH", match]
         if count is not None:
-            pieces += ["COUNT", count]
+            options += ["COUNT", count]
         if _type is not None:
-            pieces += ["TYPE", _type]
-        next_inner, keys = self._call(self.shards[index], tuple(pieces), kwargs)
-        if int(next_inner) != 0:
-            return int(next_inner) * total + index, keys
-        return (0 if index + 1 == total else index + 1), keys
+            options += ["TYPE", _type]
+        found: list[Any] = []
+        while True:
+            next_inner, keys = self._call(self.shards[index], ("SCAN", inner, *options), kwargs)
+            found.extend(keys)
+            if int(next_inner) != 0:
+                return int(next_inner) * total + index, found
+            index, inner = index + 1, 0
+            if index == total:
+                return 0, found
+            if len(found) >= (count or 10):
+                return index, found
 
     def pipeline(self, transaction: bool = True, shard_hint: Optional[str] = None) -> "ShardedPipeline":
         """A pipeline, as redis-py's: ``transaction=True`` (the default) is one MULTI/EXEC, so its keys must be on

@@ -91,6 +91,12 @@ class CommandKeys:
             stop = len(words) + last + 1
         return list(words[first:stop:step])
 
+    def known(self, args: Sequence[Any]) -> bool:
+        """True if the server's COMMAND table has the command (a module's commands only where it is loaded)."""
+        name = str(command_words(args)[0]).lower()
+        specs = self._specs if self._specs is not None else self._load()
+        return name in specs
+
     def is_write(self, args: Sequence[Any]) -> bool:
         """True for a command (or container subcommand, such as XGROUP CREATE) that may write."""
         if self._specs is None:

@@ -11,7 +11,8 @@ that server would run. With several:
   whichever shard their keys live.
 - Any one shard (ANY_SHARD: the same answer from every server): TIME, ECHO, LOLWUT, COMMAND and its
   subcommands, ACL WHOAMI/CAT/GENPASS, the HELP subcommands, FUNCTION LIST/DUMP/STATS. Inside a
-  transaction these (and PING) run on the transaction's shard.
+  transaction these, PING and the per-connection commands (SELECT, CLIENT SETNAME, DISCARD, ...) run on
+  the transaction's shard and connection.
 - Every other command must have all its keys on one shard (CrossShardError otherwise); SORT's BY and GET
   patterns count as keys when their {hash tag} fixes their shard, and are refused otherwise. A keyless
   command that reads or changes one server's or one connection's state raises KeylessCommandError saying which.
@@ -35,14 +36,14 @@ ANY_SHARD = frozenset({
     "COMMAND GETKEYS", "COMMAND GETKEYSANDFLAGS", "ACL WHOAMI", "ACL CAT", "ACL GENPASS",
     "FUNCTION LIST", "FUNCTION DUMP", "FUNCTION STATS",
 } | {f"{name} HELP" for name in CONTAINERS})
-# Run on the shard of the transaction they are queued in.
-TRANSACTION_FLOATING = ANY_SHARD | {"PING"}
 PER_CONNECTION = frozenset({
     "SELECT", "HELLO", "AUTH", "RESET", "QUIT", "MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH", "READONLY", "READWRITE",
     "ASKING", "SUBSCRIBE", "UNSUBSCRIBE", "PSUBSCRIBE", "PUNSUBSCRIBE", "MONITOR", "CLIENT SETNAME", "CLIENT GETNAME",
     "CLIENT ID", "CLIENT INFO", "CLIENT REPLY", "CLIENT TRACKING", "CLIENT TRACKINGINFO", "CLIENT CACHING",
     "CLIENT GETREDIR", "CLIENT NO-EVICT", "CLIENT NO-TOUCH", "CLIENT SETINFO",
 })
+# A transaction is one connection to one shard: these run there, as on one server.
+TRANSACTION_FLOATING = ANY_SHARD | PER_CONNECTION | {"PING"}
 SCRIPT_CALLS = frozenset({"EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO"})
 SORT_COMMANDS = frozenset({"SORT", "SORT_RO"})
 
@@ -68,34 +69,33 @@ def command_label(args: Sequence[Any]) -> str:
     return name
 
 
-def _split(keys: Sequence[Any], width: int, route: Callable[[Any], str]) -> tuple[list[str], dict[str, list[int]]]:
-    order: list[str] = []
-    positions: dict[str, list[int]] = {}
-    for index in range(0, len(keys), width):
-        shard = route(keys[index])
-        where = positions.get(shard)
-        if where is None:
-            where = positions[shard] = []
-            order.append(shard)
-        where.append(index)
-    return order, positions
-
-
-def _split_plan(name: str, args: Sequence[Any], route: Callable[[Any], str], empty: Any) -> Plan:
+def _split_plan(name: str, args: Sequence[Any], owners_of: Callable[[Sequence[Any]], list[str]], empty: Any) -> Plan:
     items = args[1:]
-    width = 2 if name == "MSET" else 1
     if not items:
         return Plan([], lambda _replies: empty)
-    order, positions = _split(items, width, route)
-    if len(order) == 1:
-        return Plan([(order[0], tuple(args))], _first)
+    width = 2 if name == "MSET" else 1
+    if width == 2 and len(items) % 2:
+        return Plan([(owners_of(items[:1])[0], tuple(args))], _first)  # the server answers the wrong arity
+    owners = owners_of(items[::width] if width == 2 else items)
+    first = owners[0]
+    if all(owner == first for owner in owners):
+        return Plan([(first, tuple(args))], _first)
+    positions: dict[str, list[int]] = {}
+    for index, owner in enumerate(owners):
+        where = positions.get(owner)
+        if where is None:
+            where = positions[owner] = []
+        where.append(index)
+    order = list(positions)
     if width == 1:
         parts = [(shard, (name, *[items[i] for i in positions[shard]])) for shard in order]
     else:
-        parts = [(shard, (name, *[v for i in positions[shard] for v in (items[i], items[i + 1])])) for shard in order]
+        parts = [(shard, (name, *[v for i in positions[shard] for v in (items[2 * i], items[2 * i + 1])])) for shard in order]
     if name == "MGET":
+        count = len(items)
+
         def merge_values(replies: list[Any]) -> Any:
-            values: list[Any] = [None] * len(items)
+            values: list[Any] = [None] * count
             for shard, reply in zip(order, replies):
                 for index, value in zip(positions[shard], reply):
                     values[index] = value
@@ -167,20 +167,24 @@ def keyless_reason(label: str, shards: Sequence[str], transaction: bool = False)
                 "declare the keys the script or function touches")
     if label in PER_CONNECTION:
         return (f"reads or changes the state of one connection, and this client sends commands over pooled "
-                f"connections to {count}" + ("" if transaction else "; use pipeline()/pubsub()/monitor() for that"))
+                f"connections to {count}; use a transaction (pipeline()), pubsub() or monitor(shard) for that")
     return (f"has no key to choose a shard by and acts on one server's own state, and this client spans {count}; "
             "send it to each shard with client.shard_client(name)")
 
 
-def plan_command(args: Sequence[Any], shards: Sequence[str], route: Callable[[Any], str],
-                 keys_of: Callable[[Sequence[Any]], list[Any]], transaction: bool = False) -> Plan:
+def plan_command(args: Sequence[Any], shards: Sequence[str], owners_of: Callable[[Sequence[Any]], list[str]],  # pylint: disable=too-many-arguments
+                 keys_of: Callable[[Sequence[Any]], list[Any]], transaction: bool = False,
+                 known: Callable[[Sequence[Any]], bool] = lambda args: True) -> Plan:
+    """The parts of one command. ``owners_of(keys)`` names each key's shard, ``keys_of(args)`` lists the command's
+    keys, ``known(args)`` says whether the servers know it (an unknown command goes to one shard, so that its error
+    is the server's own)."""
     if len(shards) == 1:
         return Plan([(shards[0], tuple(args))], _first)
     label = command_label(args)
     name = label.split(" ", 1)[0]
+    if name in SPLIT_COMMANDS and (not transaction or len(args) == 1):
+        return _split_plan(name, args, owners_of, SPLIT_COMMANDS[name])
     if not transaction:
-        if name in SPLIT_COMMANDS:
-            return _split_plan(name, args, route, SPLIT_COMMANDS[name])
         merge = FANOUT_MERGES.get(label)
         if merge is not None:
             everywhere = list(shards)
@@ -191,8 +195,10 @@ def plan_command(args: Sequence[Any], shards: Sequence[str], route: Callable[[An
     if name in SORT_COMMANDS:
         keys = keys + _sort_pattern_keys(label, args, shards)
     if not keys:
+        if not known(args):
+            return Plan([(shards[0], tuple(args))], _first, floating=True)
         raise KeylessCommandError(label, keyless_reason(label, shards, transaction))
-    owners = {route(key) for key in keys}
+    owners = set(owners_of(keys))
     if len(owners) > 1:
         raise CrossShardError(label, owners)
     return Plan([(owners.pop(), tuple(args))], _first)

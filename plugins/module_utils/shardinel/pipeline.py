@@ -261,15 +261,11 @@ class ShardedPipeline(Pipeline):  # type: ignore[misc]
                 where.append((shard, len(batch)))
                 batch.append((part, options))
             slots.append(where)
-        order = list(batches)
-        if len(order) > 1:
-            pool = client._pool()  # pylint: disable=protected-access
-            futures = [pool.submit(client._run_batch, s, batches[s], transaction, routing)  # pylint: disable=protected-access
-                       for s in order]
-            replies = dict(zip(order, [f.result() for f in futures]))
+        if transaction or len(batches) == 1:
+            replies = {s: client._run_batch(s, batch, transaction, routing)  # pylint: disable=protected-access
+                       for s, batch in batches.items()}
         else:
-            replies = {s: client._run_batch(s, batches[s], transaction, routing)  # pylint: disable=protected-access
-                       for s in order}
+            replies = client._run_batches(batches, routing)  # pylint: disable=protected-access
         results: list[Any] = []
         for plan, where in zip(plans, slots):
             parts = [replies[shard][index] for shard, index in where]

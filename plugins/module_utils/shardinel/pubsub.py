@@ -79,6 +79,12 @@ class ShardedPubSub(PubSub):  # type: ignore[misc]
             other.reset()
         super().reset()
 
+    def disconnect(self) -> None:
+        """Drop every connection of this PubSub; each reconnects and subscribes again at its next read."""
+        for source in [self] + list(self._others.values()):
+            if source.connection is not None:
+                source.connection.disconnect()
+
     @property
     def subscribed(self) -> bool:
         return self.subscribed_event.is_set() or any(other.subscribed for other in self._others.values())
@@ -134,6 +140,9 @@ class ShardedPubSub(PubSub):  # type: ignore[misc]
     get_sharded_message = get_message
 
     def listen(self) -> Any:
+        if not self._others:
+            yield from super().listen()
+            return
         while self.subscribed:
             message = self.get_message(timeout=None)
             if message is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from binascii import crc_hqx
-from typing import Union
+from typing import Iterable, Union
 
 SLOT_COUNT = 16384
 
@@ -37,3 +37,20 @@ def hash_tag(key: bytes) -> bytes:
 
 def key_slot(key: KeyT) -> int:
     return crc_hqx(hash_tag(key_bytes(key)), 0) % SLOT_COUNT
+
+
+def key_slots(keys: Iterable[KeyT]) -> list[int]:
+    """key_slot of each key; the same rule, with the common str and bytes keys handled inline (10,000 keys split per MGET)."""
+    slots: list[int] = []
+    append = slots.append
+    for key in keys:
+        kind = type(key)
+        raw = key.encode("utf-8") if kind is str else key if kind is bytes else key_bytes(key)
+        start = raw.find(b"{")
+        if start != -1:
+            end = raw.find(b"}", start + 1)
+            if end > start + 1:
+                raw = raw[start + 1:end]
+        append(crc_hqx(raw, 0) & (SLOT_COUNT - 1))
+    return slots
+

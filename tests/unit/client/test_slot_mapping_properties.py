@@ -5,6 +5,7 @@ from binascii import crc_hqx
 from hypothesis import given, settings, strategies as st
 
 from shardinel import SLOT_COUNT, build_slot_table, key_slot
+from shardinel.slots import key_slots
 
 names = st.lists(st.text(st.characters(codec="utf-8"), min_size=1, max_size=12), min_size=1, max_size=6, unique=True)
 keys = st.one_of(st.binary(max_size=40), st.text(max_size=40))
@@ -54,3 +55,9 @@ def test_adding_a_shard_moves_about_one_share(count):
     moved = sum(a != b for a, b in zip(before, after)) / SLOT_COUNT
     assert moved <= 1.1 / (count + 1)
     assert all(b == f"s{count}" for a, b in zip(before, after) if a != b) or moved <= 1.1 / (count + 1)
+
+
+@given(st.lists(st.one_of(keys, st.integers(), st.floats(allow_nan=False), st.text(max_size=8).map(lambda t: f"a{{{t}}}b")),
+                max_size=30))
+def test_batch_slots_equal_one_by_one(many):
+    assert key_slots(many) == [key_slot(key) for key in many]
