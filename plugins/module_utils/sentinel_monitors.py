@@ -125,8 +125,8 @@ def converge_monitors(params, tls, check_mode):
     first (a fresh host) cannot be asked before it runs, and nothing is sent anyway."""
     masters = validate(params)
     addresses = parse_addresses(params['sentinels'], 'sentinels')
-    views, unanswered = read_views(addresses, params['sentinel_username'], params['sentinel_password'], tls,
-                                   params['timeout'])
+    passwords = [params['sentinel_password']] + params['sentinel_previous_passwords']
+    views, unanswered, accepted = read_views(addresses, params['sentinel_username'], passwords, tls, params['timeout'])
     if unanswered and not check_mode:
         raise MonitorError('these Sentinels of sentinels did not answer SENTINEL MASTERS (they must run before their '
                            'monitors are set): %s' % '; '.join('%s (%s)' % item for item in sorted(unanswered.items())))
@@ -145,13 +145,13 @@ def converge_monitors(params, tls, check_mode):
                                    before=''.join(item + '\n' for item in before),
                                    after=''.join(item + '\n' for item in after)))
         if not check_mode:
-            send(address, label, commands, params, tls)
+            send(address, label, commands, params, accepted[label], tls)
     return result
 
 
-def send(address, label, commands, params, tls):
+def send(address, label, commands, params, password, tls):
     try:
-        with Connection(address, params['sentinel_username'], params['sentinel_password'], tls, params['timeout']) as sentinel:
+        with Connection(address, params['sentinel_username'], password, tls, params['timeout']) as sentinel:
             replies = sentinel.pipeline(commands)
     except (WireError, ReplyError) as error:
         raise MonitorError('Sentinel %s: %s' % (label, error))

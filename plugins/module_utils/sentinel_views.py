@@ -11,22 +11,35 @@ from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.sentinel
     config_epoch, current_masters, parse_states, state_address)
 
 
-def read_views(addresses, username, password, tls, timeout):
-    """({"ip:port": [states]} of the Sentinels that answered, {"ip:port": why not} of the others).
+def read_views(addresses, username, passwords, tls, timeout):
+    """({"ip:port": [states]} of the Sentinels that answered, {"ip:port": why not} of the others, {"ip:port": the password
+    it accepted}).
 
-    A refused login is raised (AuthError): a wrong password must not pass for a Sentinel that is down."""
-    views, unanswered = {}, {}
-    for address, outcome in ask_each(addresses, [['SENTINEL', 'MASTERS']], username, password, tls, timeout).items():
-        label = format_address(address)
-        if isinstance(outcome, AuthError):
-            raise outcome
-        if isinstance(outcome, (WireError, ReplyError)):
-            unanswered[label] = str(outcome)
-        elif isinstance(outcome[0], ReplyError):
-            unanswered[label] = str(outcome[0])
-        else:
-            views[label] = parse_states(outcome[0])
-    return views, unanswered
+    ``passwords`` are tried in turn, the current one first: during a rotation the running Sentinels accept only a
+    previous one until the roles apply the new one. A Sentinel that refuses every one raises its AuthError: a wrong
+    password must not pass for a Sentinel that is down."""
+    views, unanswered, accepted = {}, {}, {}
+    pending, refused = list(addresses), None
+    for password in passwords or [None]:
+        still = []
+        for address, outcome in ask_each(pending, [['SENTINEL', 'MASTERS']], username, password, tls, timeout).items():
+            label = format_address(address)
+            if isinstance(outcome, AuthError):
+                still.append(address)
+                refused = outcome
+            elif isinstance(outcome, (WireError, ReplyError)):
+                unanswered[label] = str(outcome)
+            elif isinstance(outcome[0], ReplyError):
+                unanswered[label] = str(outcome[0])
+            else:
+                views[label] = parse_states(outcome[0])
+                accepted[label] = password
+        pending = still
+        if not pending:
+            break
+    if pending:
+        raise refused
+    return views, unanswered, accepted
 
 
 def masters_report(views):

@@ -15,7 +15,8 @@ description:
   - Each shard's current master is the one named by the Sentinel with the highest config epoch for it, the rule the
     shardinel client and the instances' start helper use too. A Sentinel that missed a failover (restarted from an old
     config, cut off by a partition) names the old master with a lower epoch and is outvoted.
-  - Sentinels that do not answer are listed, not fatal; a refused login is, since it is not a Sentinel being down.
+  - Sentinels that do not answer are listed, not fatal; a login refused with every password given is, since it is not a
+    Sentinel being down.
   - Needs no Redis library and no command-line tool on the host, so it also answers in check mode on a host where
     nothing is installed yet. It only reads.
 author:
@@ -49,6 +50,13 @@ options:
     description:
       - Password of O(sentinel_username).
     type: str
+  sentinel_previous_passwords:
+    description:
+      - Passwords of O(sentinel_username) tried in turn when a Sentinel refuses O(sentinel_password): during a password
+        rotation the running Sentinels accept only a previous one until the new one is applied.
+    type: list
+    elements: str
+    default: []
   timeout:
     description:
       - Seconds to wait for the answers of all the Sentinels, asked at the same time.
@@ -126,6 +134,7 @@ def main():
         sentinels=dict(type='list', elements='str', required=True),
         sentinel_username=dict(type='str'),
         sentinel_password=dict(type='str', no_log=True),
+        sentinel_previous_passwords=dict(type='list', elements='str', default=[], no_log=True),
         timeout=dict(type='float', default=5.0),
     )
     argument_spec.update(tls_argument_spec())
@@ -136,8 +145,8 @@ def main():
         validate_tls_params(params)
         if params['timeout'] <= 0:
             raise ValueError('timeout: must be a positive number of seconds, got %r' % params['timeout'])
-        views, unanswered = read_views(addresses, params['sentinel_username'], params['sentinel_password'],
-                                       wire_tls(params), params['timeout'])
+        passwords = [params['sentinel_password']] + params['sentinel_previous_passwords']
+        views, unanswered, _accepted = read_views(addresses, params['sentinel_username'], passwords, wire_tls(params), params['timeout'])
     except (ValueError, ReplyError) as error:
         module.fail_json(msg=str(error))
     masters = masters_report(views)

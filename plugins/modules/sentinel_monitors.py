@@ -61,6 +61,13 @@ options:
     description:
       - Password of O(sentinel_username).
     type: str
+  sentinel_previous_passwords:
+    description:
+      - Passwords of O(sentinel_username) tried in turn when a Sentinel refuses O(sentinel_password): during a password
+        rotation, in check mode or before the new password is applied, the running Sentinels accept only a previous one.
+    type: list
+    elements: str
+    default: []
   shards:
     description:
       - The shards the Sentinels must monitor; the entries of the shardinel role's C(shardinel_layout) fact can be
@@ -212,6 +219,7 @@ def main():
         sentinels=dict(type='list', elements='str', required=True),
         sentinel_username=dict(type='str'),
         sentinel_password=dict(type='str', no_log=True),
+        sentinel_previous_passwords=dict(type='list', elements='str', default=[], no_log=True),
         shards=dict(type='list', elements='dict', default=[], options=shard_options),
         current_masters=dict(type='dict', default={}),
         auth_user=dict(type='str'),

@@ -69,3 +69,15 @@ def test_tls(tls_topology: RedisTopology, tmp_path: Path) -> None:
     result = module_runner(tmp_path)("sentinel_masters", args(tls_topology, tls=True, tls_ca_file=str(tls_topology.tls.ca)))
     assert result.rc == 0, result.output
     assert sorted(result["current_masters"]) == tls_topology.shard_names
+
+
+def test_a_previous_password_is_tried_when_the_current_one_is_refused(shared_topology: RedisTopology, tmp_path: Path) -> None:
+    """During a rotation the running Sentinels accept only what is now a previous password."""
+    user = shared_topology.sentinel_users["client"]
+    result = module_runner(tmp_path)("sentinel_masters", args(shared_topology, sentinel_password="new-not-applied-yet-5b1",
+                                                              sentinel_previous_passwords=[user.password]))
+    assert result.rc == 0, result.output
+    assert sorted(result["current_masters"]) == shared_topology.shard_names
+    refused = module_runner(tmp_path)("sentinel_masters", args(shared_topology, sentinel_password="new-5b1",
+                                                               sentinel_previous_passwords=["old-5b1"]))
+    assert refused.rc == 1 and "old-5b1" not in refused.output and "new-5b1" not in refused.output
