@@ -6,26 +6,10 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """Connection options shared by every shardinel.redis module (module_utils/connection_options.py)."""
+    """The Redis user and timeouts of the modules that use the shardinel client (module_utils/connection_options.py)."""
 
     DOCUMENTATION = r'''
 options:
-  sentinels:
-    description:
-      - Sentinel addresses as V(host:port) strings, for example V(10.0.0.1:26379).
-      - The module asks them which shards (Sentinel service names) exist and where their masters are.
-    type: list
-    elements: str
-    required: true
-  sentinel_username:
-    description:
-      - ACL user on the Sentinels.
-      - Omit it when the Sentinels only use C(requirepass) or no authentication.
-    type: str
-  sentinel_password:
-    description:
-      - Password of O(sentinel_username) (or the Sentinels' C(requirepass)).
-    type: str
   username:
     description:
       - ACL user on the Redis instances of every shard.

@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Connection options shared by every shardinel.redis module.
 
-The documentation of these options is in the doc fragments shardinel.redis.connection and shardinel.redis.tls;
-keep them in step.
+The documentation of these options is in the doc fragments shardinel.redis.sentinels, shardinel.redis.connection and
+shardinel.redis.tls; keep them in step.
 """
 
 from __future__ import annotations
@@ -13,12 +13,19 @@ from ansible_collections.shardinel.redis.plugins.module_utils.redis_wire import 
 from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.addresses import parse_addresses
 
 
-def connection_argument_spec():
-    """Return the argument spec of the shared connection options."""
+def sentinel_argument_spec():
+    """Return the argument spec of the Sentinels and their user (doc fragment shardinel.redis.sentinels)."""
     return dict(
         sentinels=dict(type='list', elements='str', required=True),
         sentinel_username=dict(type='str'),
         sentinel_password=dict(type='str', no_log=True),
+    )
+
+
+def connection_argument_spec():
+    """Return the argument spec of the shared connection options."""
+    return dict(
+        sentinel_argument_spec(),
         username=dict(type='str'),
         password=dict(type='str', no_log=True),
         connect_timeout=dict(type='float', default=2.0),

@@ -31,15 +31,11 @@ description:
 author:
   - shardinel.redis developers (@shardinel)
 extends_documentation_fragment:
+  - shardinel.redis.sentinels
   - shardinel.redis.connection
   - shardinel.redis.tls
   - shardinel.redis.sentinel_admin
 attributes:
-  action_group:
-    description: Use C(group/shardinel.redis.sentinel) in C(module_defaults) to set its Sentinel and TLS options once.
-    support: full
-    membership:
-      - shardinel.redis.sentinel
   check_mode:
     support: full
     description: In check mode the module runs the read-only preflight and returns the plan without failing anything over.

@@ -27,13 +27,9 @@ description:
 author:
   - shardinel.redis developers (@shardinel)
 extends_documentation_fragment:
+  - shardinel.redis.sentinels
   - shardinel.redis.tls
 attributes:
-  action_group:
-    description: Use C(group/shardinel.redis.sentinel) in C(module_defaults) to set its Sentinel and TLS options once.
-    support: full
-    membership:
-      - shardinel.redis.sentinel
   check_mode:
     support: full
     description:
@@ -68,21 +64,6 @@ options:
       - The systemd unit of the instance, for example V(shardinel-redis@shard1.service).
       - Required with O(action=restart).
     type: str
-  sentinels:
-    description:
-      - Every Sentinel that monitors the shard, as V(host:port). The module waits until all of them agree.
-    type: list
-    elements: str
-    required: true
-  sentinel_username:
-    description:
-      - Sentinel ACL user allowed to run C(SENTINEL FAILOVER), such as the Sentinel admin user
-        (C(shardinel_sentinel_admin_username)). A user that may not is named in the error.
-    type: str
-  sentinel_password:
-    description:
-      - Password of O(sentinel_username).
-    type: str
   username:
     description:
       - Redis ACL user allowed to run C(ROLE), C(INFO) and C(REPLICAOF) on the shard's instances (the admin user).
@@ -99,6 +80,9 @@ options:
     type: float
     default: 120
 notes:
+  - O(sentinels) are every Sentinel that monitors the shard; the module waits until all of them agree.
+    O(sentinel_username) must be allowed to run C(SENTINEL FAILOVER), as the Sentinel admin user
+    (C(shardinel_sentinel_admin_username)) is; a user that may not is named in the error.
   - Run restarts of one shard one instance at a time, each shard's replicas before its master, so that no shard is
     failed over twice.
   - The passwords are never logged or returned, and error messages do not contain them.

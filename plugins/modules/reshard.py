@@ -34,14 +34,10 @@ description:
 author:
   - shardinel.redis developers (@shardinel)
 extends_documentation_fragment:
+  - shardinel.redis.sentinels
   - shardinel.redis.connection
   - shardinel.redis.tls
 attributes:
-  action_group:
-    description: Use C(group/shardinel.redis.sentinel) in C(module_defaults) to set its Sentinel and TLS options once.
-    support: full
-    membership:
-      - shardinel.redis.sentinel
   check_mode:
     support: full
     description:

@@ -22,13 +22,9 @@ description:
 author:
   - shardinel.redis developers (@shardinel)
 extends_documentation_fragment:
+  - shardinel.redis.sentinels
   - shardinel.redis.tls
 attributes:
-  action_group:
-    description: Use C(group/shardinel.redis.sentinel) in C(module_defaults) to set its Sentinel and TLS options once.
-    support: full
-    membership:
-      - shardinel.redis.sentinel
   check_mode:
     support: full
     description: The module only reads, so it runs unchanged in check mode.
@@ -36,23 +32,9 @@ attributes:
     support: none
     description: Nothing changes, so there is no diff.
 options:
-  sentinels:
-    description:
-      - Every Sentinel of the topology, as V(host:port) strings.
-    type: list
-    elements: str
-    required: true
-  sentinel_username:
-    description:
-      - ACL user to log in to the Sentinels as; the discovery-only client user is enough.
-    type: str
-  sentinel_password:
-    description:
-      - Password of O(sentinel_username).
-    type: str
   sentinel_previous_passwords:
     description:
-      - Passwords of O(sentinel_username) tried in turn when a Sentinel refuses O(sentinel_password): during a password
+      - Passwords of O(sentinel_username) tried in turn when a Sentinel refuses O(sentinel_password), as during a password
         rotation the running Sentinels accept only a previous one until the new one is applied.
     type: list
     elements: str
@@ -62,6 +44,9 @@ options:
       - Seconds to wait for the answers of all the Sentinels, asked at the same time.
     type: float
     default: 5.0
+notes:
+  - O(sentinels) should name every Sentinel of the topology; the discovery-only client user is enough for
+    O(sentinel_username).
 seealso:
   - module: shardinel.redis.topology_info
 '''
@@ -120,6 +105,7 @@ masters:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.shardinel.redis.plugins.module_utils.connection_options import (
+    sentinel_argument_spec,
     tls_argument_spec,
     validate_tls_params,
     wire_tls,
@@ -130,10 +116,8 @@ from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.addresse
 
 
 def main():
-    argument_spec = dict(
-        sentinels=dict(type='list', elements='str', required=True),
-        sentinel_username=dict(type='str'),
-        sentinel_password=dict(type='str', no_log=True),
+    argument_spec = sentinel_argument_spec()
+    argument_spec.update(
         sentinel_previous_passwords=dict(type='list', elements='str', default=[], no_log=True),
         timeout=dict(type='float', default=5.0),
     )

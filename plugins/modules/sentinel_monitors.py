@@ -29,13 +29,9 @@ description:
 author:
   - shardinel.redis developers (@shardinel)
 extends_documentation_fragment:
+  - shardinel.redis.sentinels
   - shardinel.redis.tls
 attributes:
-  action_group:
-    description: Use C(group/shardinel.redis.sentinel) in C(module_defaults) to set its Sentinel and TLS options once.
-    support: full
-    membership:
-      - shardinel.redis.sentinel
   check_mode:
     support: full
     description:
@@ -47,23 +43,9 @@ attributes:
       - Per Sentinel that needs a change, its monitors (name, master, quorum and settings), held and wanted.
         O(auth_pass) is never shown.
 options:
-  sentinels:
-    description:
-      - The Sentinels to converge, as V(host:port) strings; the role passes those of this host.
-    type: list
-    elements: str
-    required: true
-  sentinel_username:
-    description:
-      - ACL user to log in to the Sentinels as, allowed to run C(SENTINEL MONITOR), C(SET), C(REMOVE) and C(MASTERS).
-    type: str
-  sentinel_password:
-    description:
-      - Password of O(sentinel_username).
-    type: str
   sentinel_previous_passwords:
     description:
-      - Passwords of O(sentinel_username) tried in turn when a Sentinel refuses O(sentinel_password): during a password
+      - Passwords of O(sentinel_username) tried in turn when a Sentinel refuses O(sentinel_password), as during a password
         rotation, in check mode or before the new password is applied, the running Sentinels accept only a previous one.
     type: list
     elements: str
@@ -141,6 +123,8 @@ options:
     type: float
     default: 5.0
 notes:
+  - O(sentinels) are the Sentinels to converge (the role passes those of this host); O(sentinel_username) must be allowed
+    to run C(SENTINEL MONITOR), C(SET), C(REMOVE) and C(MASTERS), as the Sentinel admin user is.
   - A Sentinel that does not answer fails the module rather than being skipped, since a Sentinel left without a new
     shard's monitor weakens that shard's quorum silently; start every Sentinel before this step.
 seealso:
@@ -195,6 +179,7 @@ unanswered:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.shardinel.redis.plugins.module_utils.connection_options import (
+    sentinel_argument_spec,
     tls_argument_spec,
     validate_tls_params,
     wire_tls,
@@ -215,10 +200,8 @@ def main():
         master=dict(type='str'),
         replicas=dict(type='list', elements='str'),
     )
-    argument_spec = dict(
-        sentinels=dict(type='list', elements='str', required=True),
-        sentinel_username=dict(type='str'),
-        sentinel_password=dict(type='str', no_log=True),
+    argument_spec = sentinel_argument_spec()
+    argument_spec.update(
         sentinel_previous_passwords=dict(type='list', elements='str', default=[], no_log=True),
         shards=dict(type='list', elements='dict', default=[], options=shard_options),
         current_masters=dict(type='dict', default={}),

@@ -25,13 +25,9 @@ description:
 author:
   - shardinel.redis developers (@shardinel)
 extends_documentation_fragment:
+  - shardinel.redis.sentinels
   - shardinel.redis.tls
 attributes:
-  action_group:
-    description: Use C(group/shardinel.redis.sentinel) in C(module_defaults) to set its Sentinel and TLS options once.
-    support: full
-    membership:
-      - shardinel.redis.sentinel
   check_mode:
     support: full
     description: The module only reads, so it runs unchanged in check mode.
@@ -45,20 +41,6 @@ options:
     type: list
     elements: str
     required: true
-  sentinels:
-    description:
-      - Every Sentinel, as V(host:port). Each must answer.
-    type: list
-    elements: str
-    required: true
-  sentinel_username:
-    description:
-      - Sentinel ACL user allowed to run C(SENTINEL MASTER) and C(SENTINEL REPLICAS) (the discovery user may).
-    type: str
-  sentinel_password:
-    description:
-      - Password of O(sentinel_username).
-    type: str
   username:
     description:
       - Redis ACL user allowed to run C(ROLE) on the shards' instances.
@@ -79,6 +61,8 @@ options:
     type: bool
     default: true
 notes:
+  - Every Sentinel of O(sentinels) must answer. O(sentinel_username) needs only C(SENTINEL MASTER) and C(SENTINEL REPLICAS), so
+    the discovery-only client user is enough.
   - The passwords are never logged or returned, and error messages do not contain them.
 seealso:
   - module: shardinel.redis.instance_restart

@@ -33,9 +33,10 @@ def test_passwords_are_no_log_and_names_are_fixed() -> None:
 def test_doc_fragments_document_exactly_the_spec() -> None:
     import yaml  # pylint: disable=import-outside-toplevel
 
-    from ansible_collections.shardinel.redis.plugins.doc_fragments import connection, tls
+    from ansible_collections.shardinel.redis.plugins.doc_fragments import connection, sentinels, tls
 
-    documented = {**yaml.safe_load(connection.ModuleDocFragment.DOCUMENTATION)["options"],
+    documented = {**yaml.safe_load(sentinels.ModuleDocFragment.DOCUMENTATION)["options"],
+                  **yaml.safe_load(connection.ModuleDocFragment.DOCUMENTATION)["options"],
                   **yaml.safe_load(tls.ModuleDocFragment.DOCUMENTATION)["options"]}
     spec = connection_argument_spec()
     assert set(documented) == set(spec)
