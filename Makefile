@@ -33,8 +33,9 @@ demo: setup       ## set-up, then two local systemd hosts running the demo topol
 demo-down:
 	bash scripts/demo.sh down
 
-bench: setup      ## client, Django, fault and resharding benchmarks against local Redis/Sentinel processes
+bench: setup      ## client, Redis Cluster peer, Django, fault and resharding benchmarks against local servers
 	$(VENV)/bin/python benchmarks/run_benchmarks.py
+	$(VENV)/bin/python benchmarks/peer_benchmark.py
 	$(VENV)/bin/python benchmarks/django_benchmark.py
 	$(VENV)/bin/python benchmarks/faults.py
 	$(VENV)/bin/python benchmarks/reshard_benchmark.py

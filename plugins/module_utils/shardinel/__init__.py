@@ -6,12 +6,13 @@ from .errors import (CrossShardError, DurabilityError, KeylessCommandError, Layo
                      NoSentinelAvailableError, ShardUnavailableError, UnknownShardError)
 from .layout import Layout
 from .pipeline import ShardedPipeline
+from .pubsub import ShardedPubSub
 from .redis_import import HAS_REDIS, REDIS_IMPORT_ERROR
 from .slot_table import build_slot_table
 from .slots import SLOT_COUNT, key_slot
 
 __all__ = [
-    "DisredisClient", "ShardedSentinelClient", "ShardedPipeline", "CrossShardError", "DurabilityError", "KeylessCommandError",
+    "DisredisClient", "ShardedSentinelClient", "ShardedPipeline", "ShardedPubSub", "CrossShardError", "DurabilityError", "KeylessCommandError",
     "LayoutChangedError", "LayoutUnavailableError", "Layout", "NoSentinelAvailableError", "ShardUnavailableError",
     "UnknownShardError", "HAS_REDIS", "REDIS_IMPORT_ERROR",
     "build_slot_table", "SLOT_COUNT", "key_slot", "FAILOVER_CHANNELS",

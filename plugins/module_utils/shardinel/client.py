@@ -133,6 +133,7 @@ class ShardedSentinelClient(RedisModuleCommands, CoreCommands):  # type: ignore[
         self._pubsub_turn = itertools.count()
         self._closed = False
         self._fast_commands: frozenset[str] = frozenset()
+        self._single_keys: frozenset[str] = frozenset()
         self._lock = threading.Lock()
         self._resync_lock = threading.Lock()
         self._executor: Optional[ThreadPoolExecutor] = None
@@ -274,7 +275,7 @@ class ShardedSentinelClient(RedisModuleCommands, CoreCommands):  # type: ignore[
             routing = self._current_routing()
             plan = self._plan(args, routing=routing)
             if not self._fast_commands and not self._read_from_replicas:
-                fast = self._command_keys.single_key_commands() - SPLIT_COMMANDS.keys() - FANOUT_MERGES.keys()
+                fast = self.single_key_commands()
                 self._fast_commands = fast - self._command_keys.write_commands() if self._durable is not None else fast
             try:
                 if len(plan.parts) == 1:
@@ -283,6 +284,13 @@ class ShardedSentinelClient(RedisModuleCommands, CoreCommands):  # type: ignore[
                 return plan.merge(self._map_parts(plan.parts, options, routing))
             except LayoutChangedError:
                 continue
+
+    def single_key_commands(self) -> frozenset[str]:
+        """Commands whose only key is their first argument (GET, SET, HSET, ...): routed by it without a plan."""
+        if not self._single_keys:
+            self._command_keys.keys(("PING",))
+            self._single_keys = self._command_keys.single_key_commands() - SPLIT_COMMANDS.keys() - FANOUT_MERGES.keys()
+        return self._single_keys
 
     def _fast_call(self, args: tuple[Any, ...], options: dict[str, Any]) -> Any:
         """Single-key command on the master: one attempt without the retry machinery, then the normal path."""

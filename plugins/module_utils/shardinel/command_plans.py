@@ -5,12 +5,13 @@ that server would run. With several:
 
 - Split (keys grouped by shard, replies merged): MGET (values in key order), MSET (True),
   DEL/UNLINK/EXISTS/TOUCH (sum).
-- Fan-out to every shard (FANOUT_MERGES): PING, DBSIZE, KEYS, FLUSHDB/FLUSHALL, SWAPDB, RANDOMKEY, PUBLISH,
-  PUBSUB CHANNELS/NUMSUB/NUMPAT/SHARDCHANNELS/SHARDNUMSUB, WAIT, and the script and function libraries
+- Fan-out to every shard (FANOUT_MERGES): PING, DBSIZE, KEYS, FLUSHDB/FLUSHALL, SWAPDB, RANDOMKEY (one shard's
+  at random), PUBLISH, PUBSUB CHANNELS/NUMSUB/NUMPAT/SHARDCHANNELS/SHARDNUMSUB, WAIT/WAITAOF (the fewest
+  acknowledgements), and the script and function libraries
   (SCRIPT LOAD/EXISTS/FLUSH, FUNCTION LOAD/DELETE/FLUSH/RESTORE), so that EVALSHA and FCALL find them on
   whichever shard their keys live.
-- Any one shard (ANY_SHARD: the same answer from every server): TIME, ECHO, LOLWUT, COMMAND and its
-  subcommands, ACL WHOAMI/CAT/GENPASS, the HELP subcommands, FUNCTION LIST/DUMP/STATS. Inside a
+- Any one shard (ANY_SHARD: the same answer from every server): TIME, ECHO, PING with a message, LOLWUT,
+  COMMAND and its subcommands, ACL WHOAMI/CAT/GENPASS, the HELP subcommands, FUNCTION LIST/DUMP. Inside a
   transaction these, PING and the per-connection commands (SELECT, CLIENT SETNAME, DISCARD, ...) run on
   the transaction's shard and connection.
 - Every other command must have all its keys on one shard (CrossShardError otherwise); SORT's BY and GET
@@ -20,6 +21,7 @@ that server would run. With several:
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
@@ -34,7 +36,7 @@ CONTAINERS = frozenset({"ACL", "CLIENT", "CLUSTER", "COMMAND", "CONFIG", "FUNCTI
 ANY_SHARD = frozenset({
     "TIME", "ECHO", "LOLWUT", "COMMAND", "COMMAND COUNT", "COMMAND DOCS", "COMMAND INFO", "COMMAND LIST",
     "COMMAND GETKEYS", "COMMAND GETKEYSANDFLAGS", "ACL WHOAMI", "ACL CAT", "ACL GENPASS",
-    "FUNCTION LIST", "FUNCTION DUMP", "FUNCTION STATS",
+    "FUNCTION LIST", "FUNCTION DUMP",
 } | {f"{name} HELP" for name in CONTAINERS})
 PER_CONNECTION = frozenset({
     "SELECT", "HELLO", "AUTH", "RESET", "QUIT", "MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH", "READONLY", "READWRITE",
@@ -73,33 +75,46 @@ def _split_plan(name: str, args: Sequence[Any], owners_of: Callable[[Sequence[An
     items = args[1:]
     if not items:
         return Plan([], lambda _replies: empty)
-    width = 2 if name == "MSET" else 1
-    if width == 2 and len(items) % 2:
-        return Plan([(owners_of(items[:1])[0], tuple(args))], _first)  # the server answers the wrong arity
-    owners = owners_of(items[::width] if width == 2 else items)
-    first = owners[0]
-    if all(owner == first for owner in owners):
-        return Plan([(first, tuple(args))], _first)
-    positions: dict[str, list[int]] = {}
-    for index, owner in enumerate(owners):
-        where = positions.get(owner)
-        if where is None:
-            where = positions[owner] = []
-        where.append(index)
-    order = list(positions)
-    if width == 1:
-        parts = [(shard, (name, *[items[i] for i in positions[shard]])) for shard in order]
+    if name == "MSET":
+        if len(items) % 2:
+            return Plan([(owners_of(items[:1])[0], tuple(args))], _first)  # the server answers the wrong arity
+        keys = items[::2]
     else:
-        parts = [(shard, (name, *[v for i in positions[shard] for v in (items[2 * i], items[2 * i + 1])])) for shard in order]
+        keys = items
+    owners = owners_of(keys)
+    first = owners[0]
+    if owners.count(first) == len(owners):
+        return Plan([(first, tuple(args))], _first)
+    # One pass: each shard's arguments, and for MGET the positions its values go back to.
+    shares: dict[str, list[Any]] = {}
+    positions: dict[str, list[int]] = {}
+    if name == "MSET":
+        values = items[1::2]
+        for owner, key, value in zip(owners, keys, values):
+            share = shares.get(owner)
+            if share is None:
+                share = shares[owner] = [name]
+            share.append(key)
+            share.append(value)
+    else:
+        for index, (owner, key) in enumerate(zip(owners, keys)):
+            share = shares.get(owner)
+            if share is None:
+                share = shares[owner] = [name]
+                positions[owner] = []
+            share.append(key)
+            positions[owner].append(index)
+    order = list(shares)
+    parts = [(shard, tuple(shares[shard])) for shard in order]
     if name == "MGET":
-        count = len(items)
+        count = len(keys)
 
         def merge_values(replies: list[Any]) -> Any:
-            values: list[Any] = [None] * count
+            merged: list[Any] = [None] * count
             for shard, reply in zip(order, replies):
                 for index, value in zip(positions[shard], reply):
-                    values[index] = value
-            return values
+                    merged[index] = value
+            return merged
         return Plan(parts, merge_values)
     if name == "MSET":
         return Plan(parts, lambda replies: all(bool(r) for r in replies))
@@ -139,7 +154,7 @@ FANOUT_MERGES: dict[str, Callable[[list[str], list[Any]], Any]] = {
     "FLUSHDB": _all_ok,
     "FLUSHALL": _all_ok,
     "SWAPDB": _all_ok,
-    "RANDOMKEY": lambda shards, replies: next((r for r in replies if r is not None), None),
+    "RANDOMKEY": lambda shards, replies: random.choice([r for r in replies if r is not None] or [None]),
     "PUBLISH": lambda shards, replies: sum(int(r) for r in replies),
     "PUBSUB CHANNELS": _union,
     "PUBSUB SHARDCHANNELS": _union,
@@ -147,6 +162,7 @@ FANOUT_MERGES: dict[str, Callable[[list[str], list[Any]], Any]] = {
     "PUBSUB SHARDNUMSUB": _sum_counts,
     "PUBSUB NUMPAT": lambda shards, replies: sum(int(r) for r in replies),
     "WAIT": lambda shards, replies: min(int(r) for r in replies),
+    "WAITAOF": lambda shards, replies: [min(int(r[0]) for r in replies), min(int(r[1]) for r in replies)],
     "SCRIPT LOAD": _same_reply,
     "SCRIPT EXISTS": lambda shards, replies: [all(found) for found in zip(*replies)],
     "SCRIPT FLUSH": _all_ok,
@@ -184,13 +200,13 @@ def plan_command(args: Sequence[Any], shards: Sequence[str], owners_of: Callable
     name = label.split(" ", 1)[0]
     if name in SPLIT_COMMANDS and (not transaction or len(args) == 1):
         return _split_plan(name, args, owners_of, SPLIT_COMMANDS[name])
+    if label in (TRANSACTION_FLOATING if transaction else ANY_SHARD) or (label == "PING" and len(args) > 1):
+        return Plan([(shards[0], tuple(args))], _first, floating=True)
     if not transaction:
         merge = FANOUT_MERGES.get(label)
         if merge is not None:
             everywhere = list(shards)
             return Plan([(shard, tuple(args)) for shard in everywhere], lambda replies: merge(everywhere, replies))
-    if label in (TRANSACTION_FLOATING if transaction else ANY_SHARD):
-        return Plan([(shards[0], tuple(args))], _first, floating=True)
     keys = keys_of(args)
     if name in SORT_COMMANDS:
         keys = keys + _sort_pattern_keys(label, args, shards)

@@ -108,4 +108,3 @@ def annotate_pipeline_error(error: BaseException, number: int, command: Sequence
     message = error.args[0] if error.args else ""
     error.args = (f"Command # {number} ({text}) of pipeline caused error: {message}",) + tuple(error.args[1:])
     return error
-

@@ -12,6 +12,10 @@ from .redis_import import Pipeline, RedisError, ResponseError
 from .slots import key_slot
 
 
+def _identity(replies: list[Any]) -> Any:
+    return replies[0]
+
+
 class ShardedPipeline(Pipeline):  # type: ignore[misc]
     """redis-py's Pipeline over shards; results come back in call order, and errors carry redis-py's
     "Command # n (...) of pipeline caused error:" prefix.
@@ -221,11 +225,19 @@ class ShardedPipeline(Pipeline):  # type: ignore[misc]
         """WAIT goes to every shard written to earlier in this pipeline (same connection); reply = fewest acks."""
         return Plan([(shard, tuple(args)) for shard in shards], lambda replies: min((int(r) for r in replies), default=0))
 
-    def _plans(self, routing: Any, transaction: bool) -> list[Plan]:
+    def _plans(self, routing: Any, transaction: bool) -> list[Any]:
+        """Each queued command's Plan, or for a single-key command (GET, SET, ...) just its shard's name."""
         client = self._client
-        plans = []
+        single = client.single_key_commands() if len(routing.all_shards) > 1 else frozenset()
+        owners = routing.owners
+        plans: list[Any] = []
         seen: dict[str, None] = {}
         for args, _options in self.command_stack:
+            if args[0] in single and len(args) > 1:
+                shard = owners[key_slot(args[1])]
+                seen[shard] = None
+                plans.append(shard)
+                continue
             if str(args[0]).upper() == "WAIT" and seen:
                 plan = self._wait_plan(args, list(seen))
             else:
@@ -234,16 +246,16 @@ class ShardedPipeline(Pipeline):  # type: ignore[misc]
             plans.append(plan)
         if not transaction:
             return plans
-        shards = list(routing.all_shards)
-        home = transaction_shard(plans, shards[0])
+        keyed = [Plan([(plan, ())], _identity) if isinstance(plan, str) else plan for plan in plans]
+        home = transaction_shard(keyed, routing.all_shards[0])
         if home is None:
-            used = {shard for plan in plans if not plan.floating for shard, _part in plan.parts}
+            used = {shard for plan in keyed if not plan.floating for shard, _part in plan.parts}
             raise CrossShardError("MULTI/EXEC", used, detail=(
                 f"pipeline(transaction=True), redis-py's default, is one MULTI/EXEC on one shard, and these commands "
                 f"use shards {', '.join(sorted(used))}: give their keys one {{hash tag}}, or use "
                 "pipeline(transaction=False) for a batch that is split by shard and not atomic"))
-        return [Plan([(home, part) for _shard, part in plan.parts], plan.merge) if plan.floating else plan
-                for plan in plans]
+        return [Plan([(home, part) for _shard, part in plan.parts], plan.merge)
+                if isinstance(plan, Plan) and plan.floating else plan for plan in plans]
 
     def _execute_queue(self, raise_on_error: bool) -> list[Any]:
         client = self._client
@@ -253,8 +265,13 @@ class ShardedPipeline(Pipeline):  # type: ignore[misc]
         routing = client._current_routing()  # pylint: disable=protected-access
         plans = self._plans(routing, transaction)
         batches: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = {}
-        slots: list[list[tuple[str, int]]] = []
-        for plan, (_args, options) in zip(plans, self.command_stack):
+        slots: list[Any] = []
+        for plan, (args, options) in zip(plans, self.command_stack):
+            if isinstance(plan, str):
+                batch = batches.setdefault(plan, [])
+                slots.append((plan, len(batch)))
+                batch.append((args, options))
+                continue
             where = []
             for shard, part in plan.parts:
                 batch = batches.setdefault(shard, [])
@@ -268,6 +285,9 @@ class ShardedPipeline(Pipeline):  # type: ignore[misc]
             replies = client._run_batches(batches, routing)  # pylint: disable=protected-access
         results: list[Any] = []
         for plan, where in zip(plans, slots):
+            if isinstance(plan, str):
+                results.append(replies[where[0]][where[1]])
+                continue
             parts = [replies[shard][index] for shard, index in where]
             error = next((p for p in parts if isinstance(p, Exception)), None)
             results.append(error if error is not None else plan.merge(parts))

@@ -22,7 +22,7 @@ def send_at_once(batches: Sequence[tuple[Any, Sequence[Command]]]) -> list[Union
         for client, commands in batches:
             connection = None
             try:
-                connection = client.connection_pool.get_connection()
+                connection = _connection(client.connection_pool)
                 connection.send_packed_command(connection.pack_commands([args for args, _options in commands]))
                 sent.append((client, connection, commands, None))
             except (RedisError, OSError) as exc:
@@ -52,6 +52,13 @@ def send_at_once(batches: Sequence[tuple[Any, Sequence[Command]]]) -> list[Union
                 connection.disconnect()
                 client.connection_pool.release(connection)
         raise
+
+
+def _connection(pool: Any) -> Any:
+    try:
+        return pool.get_connection()
+    except TypeError:  # redis-py before 5.3 wants a command name (Debian 12's python3-redis is 4.3)
+        return pool.get_connection("_")
 
 
 def _read_replies(client: Any, connection: Any, commands: Sequence[Command]) -> list[Any]:

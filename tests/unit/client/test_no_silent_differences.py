@@ -153,6 +153,21 @@ def test_keyless_commands_any_server_answers(client):
     assert "Redis ver." in client.lolwut()
     with pytest.raises(redis.exceptions.ResponseError, match="unknown command"):
         client.execute_command("NOSUCHCOMMAND", "x")
+    single_server = client.shard_client("shard1").execute_command("PING", "hello")
+    assert client.execute_command("PING", "hello") == single_server  # redis-py's callback compares with PONG
+    assert client.ping() is True
+
+
+def test_randomkey_draws_from_every_shard(shared_topology):
+    admin = shared_topology.users["admin"]
+    kwargs = dict(shared_topology.client_kwargs(), username=admin.username, password=admin.password)
+    with ShardedSentinelClient(shared_topology.sentinel_addresses, decode_responses=True, db=7, **kwargs) as client:
+        keys = [next(f"rk19:{i}" for i in range(1000) if client.shard_for(f"rk19:{i}") == shard) for shard in client.shards]
+        assert client.dbsize() == 0, "database 7 is this test's own"
+        assert client.randomkey() is None
+        client.mset({key: 1 for key in keys})
+        assert {client.randomkey() for _unused in range(60)} == set(keys)
+        client.delete(*keys)
 
 
 def test_nothing_keyless_is_refused_on_one_shard(single):
