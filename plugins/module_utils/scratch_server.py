@@ -7,6 +7,10 @@ ACL rules without creating a user on a server that runs.
 It listens only on a unix socket in a private temporary directory (mode 0700), keeps nothing (no RDB, no AOF, no
 replication), and is killed and its directory removed on ``stop()``. A Sentinel binary runs in Sentinel mode, whose
 command table (and so whose reading of ``+sentinel|...`` rules) differs from a Redis server's.
+
+``config`` lines are added after its own (a later line wins): shardinel.redis.restore gives ``dir`` and ``dbfilename``
+of a backup's RDB file, which the server then loads at start (it never writes it: it saves nothing and is killed), and
+``start_timeout`` the seconds that loading may take.
 """
 
 from __future__ import annotations
@@ -29,10 +33,12 @@ class ScratchServerError(Exception):
 class ScratchServer:
     """``with ScratchServer(binary, sentinel) as server: server.connection.call(...)``"""
 
-    def __init__(self, binary, sentinel=False, option='server_binary'):
+    def __init__(self, binary, sentinel=False, option='server_binary', config=(), start_timeout=START_TIMEOUT):
         self.binary = binary
         self.sentinel = sentinel
         self.option = option
+        self.config = list(config)
+        self.start_timeout = start_timeout
         self.directory = None
         self.process = None
         self.connection = None
@@ -53,16 +59,16 @@ class ScratchServer:
         with open(config, 'w', encoding='utf-8') as handle:
             handle.write('\n'.join([
                 'port 0', 'unixsocket %s' % socket_path, 'unixsocketperm 700', 'dir %s' % self.directory,
-                'daemonize no', 'loglevel warning', 'save ""', 'appendonly no', '']))
+                'daemonize no', 'loglevel warning', 'save ""', 'appendonly no'] + self.config + ['']))
         with open(os.path.join(self.directory, 'server.log'), 'wb') as log:
             self.process = subprocess.Popen(  # pylint: disable=consider-using-with
                 [self.binary, config] + (['--sentinel'] if self.sentinel else []),
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=self.directory, close_fds=True)
-        self.connection = Connection(socket_path, timeout=START_TIMEOUT)
+        self.connection = Connection(socket_path, timeout=self.start_timeout)
         self._wait_until_it_answers()
 
     def _wait_until_it_answers(self):
-        deadline = time.monotonic() + START_TIMEOUT
+        deadline = time.monotonic() + self.start_timeout
         while True:
             if self.process.poll() is not None:
                 raise ScratchServerError('%s: %s exited (%s) before answering: %s'
@@ -74,7 +80,7 @@ class ScratchServer:
                 self.connection.close()
                 if time.monotonic() > deadline:
                     raise ScratchServerError('%s: %s did not answer within %gs: %s'
-                                             % (self.option, self.binary, START_TIMEOUT, error))
+                                             % (self.option, self.binary, self.start_timeout, error))
             time.sleep(0.005)
 
     def _log_tail(self):
