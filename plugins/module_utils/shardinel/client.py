@@ -66,8 +66,10 @@ class ShardedSentinelClient(RedisModuleCommands, CoreCommands):  # type: ignore[
     that nothing is written into a master that is about to be replaced. Also from a re-sync
     after every Sentinel (re)connect, and from errors (connection errors, timeouts, READONLY),
     which re-ask the Sentinels and retry for up to ``failover_timeout`` s.
-    SCAN cursors encode the shard; INFO returns {shard name: info}; see command_plans for the
-    other fan-out and split commands.
+    SCAN cursors encode the shard; command_plans says which commands split, fan out, go to any
+    shard or are refused (with one shard, none is: every command goes to it). pipeline() is a
+    MULTI/EXEC by default, as in redis-py; lock(), pubsub(), transaction(), monitor(shard),
+    from_url() and connection_pool[shard] are redis-py's API over shards.
 
     ``durable_writes=N`` (default 0: off) makes every write command (flagged ``write`` in the
     server's COMMAND table, plus EVAL, EVALSHA and FCALL, whose scripts may write) and every

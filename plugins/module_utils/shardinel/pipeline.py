@@ -86,6 +86,8 @@ class ShardedPipeline(Pipeline):  # type: ignore[misc]
         return self._client.pipeline(transaction, shard_hint)
 
     def execute_command(self, *args: Any, **options: Any) -> Any:
+        if args and str(args[0]).upper() == "WATCH":
+            return self.watch(*args[1:])
         if self._inner is not None:
             self._check_bound(args)
             reply = self._inner.execute_command(*args, **options)
@@ -95,8 +97,6 @@ class ShardedPipeline(Pipeline):  # type: ignore[misc]
                 else:
                     self._wait_on_held(str(command_words(args)[0]).upper(), reply)
             return reply
-        if args and str(args[0]).upper() == "WATCH":
-            return self.watch(*args[1:])
         self.command_stack.append((args, options))
         return self
 

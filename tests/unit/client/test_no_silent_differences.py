@@ -263,3 +263,13 @@ def test_blocking_pop_runs_on_the_keys_shard(client):
     pusher.start()
     assert list(client.blpop(["bp19"], timeout=3)) == ["bp19", "x"]
     pusher.join()
+
+
+def test_migrate_of_keys_on_several_shards_is_refused(client):
+    other = other_shard(client, "mg19:a", "mg19:")
+    client.mset({"mg19:a": 1, other: 2})
+    host, port = client.master_for_shard(client.shard_for(other))
+    with pytest.raises(CrossShardError, match="MIGRATE"):
+        client.migrate(host, port, ["mg19:a", other], 0, 1000)
+    assert client.mget(["mg19:a", other]) == ["1", "2"]
+    client.delete("mg19:a", other)

@@ -9,7 +9,7 @@ from redis.backoff import NoBackoff
 from redis.lock import Lock
 from redis.retry import Retry
 
-from shardinel import ShardedPipeline, ShardedSentinelClient
+from shardinel import CrossShardError, ShardedPipeline, ShardedSentinelClient
 
 
 @pytest.fixture(scope="module")
@@ -210,3 +210,12 @@ def test_pubsub_run_in_thread_and_handlers(client):
     finally:
         worker.stop()
         worker.join(2)
+
+
+def test_a_second_watch_on_another_shard_is_refused(client):
+    other = next(f"w19:{i}" for i in range(1000) if client.shard_for(f"w19:{i}") != client.shard_for("{p19}a"))
+    with client.pipeline() as pipe:
+        pipe.watch("{p19}a")
+        with pytest.raises(CrossShardError, match="WATCH"):
+            pipe.execute_command("WATCH", other)
+        assert pipe.execute_command("WATCH", "{p19}b") is True
