@@ -53,6 +53,7 @@ def restore_argument_spec():
         server_binary=dict(type='path'),
         check_rdb=dict(type='path'),
         timeout=dict(type='float', default=60.0),
+        skip_missing=dict(type='bool', default=False),
     )
     return spec
 
@@ -98,17 +99,17 @@ def verify_files(directory, manifest, shards, params):
     return metadata
 
 
-def master_facts(watch, masters):
-    """{master address: {layout (raw text or None), info: {...}, keyspace, databases}}; RestoreError naming the master
-    that does not answer."""
+def master_facts(watch, masters, restored):
+    """{master address: {layout (raw text or None), info: {...}, keyspace, databases}} of every master that answers;
+    RestoreError naming the shard when the master of a ``restored`` shard does not."""
     facts = {}
     for address, replies in watch.ask_instances(sorted(set(masters.values())), MASTER_QUESTIONS).items():
-        shard = [name for name, master in masters.items() if master == address]
-        if isinstance(replies, Exception):
-            raise RestoreError('%s: its master %s does not answer: %s' % (', '.join(shard), address, problem_text(replies)))
-        errors = [reply for reply in replies if isinstance(reply, ReplyError)]
-        if errors:
-            raise RestoreError('%s: its master %s refuses: %s' % (', '.join(shard), address, errors[0]))
+        shard = [name for name, master in masters.items() if master == address and name in restored]
+        if isinstance(replies, Exception) or any(isinstance(reply, ReplyError) for reply in replies):
+            if shard:
+                problem = replies if isinstance(replies, Exception) else [r for r in replies if isinstance(r, ReplyError)][0]
+                raise RestoreError('%s: its master %s does not answer: %s' % (', '.join(shard), address, problem_text(problem)))
+            continue
         info = {}
         for text in replies[2:6]:
             info.update(parse_info(text))
@@ -142,7 +143,7 @@ def plan(watch, params, manifest, metadata):
     for shard in metadata:
         if shard not in masters:
             raise RestoreError('%s: no Sentinel monitors this shard (they monitor %s)' % (shard, ', '.join(sorted(masters))))
-    facts = master_facts(watch, masters)
+    facts = master_facts(watch, masters, metadata)
     layout, layout_raw = live_layout(facts)
     if layout is not None and layout.migrating:
         raise RestoreError('a reshard is unfinished: the published layout (version %d) moves keys from %s to %s; finish it '
@@ -193,18 +194,12 @@ def run_restore(params, check_mode=False):
     except ValueError as error:
         raise RestoreError(str(error))
     directory = params['directory']
-    result = dict(changed=False, directory=directory, shards={}, restored=[])
+    result = dict(changed=False, directory=directory, shards={}, restored=[], skipped={})
     try:
         with DirectoryLock(directory):
-            manifest = open_set(directory, params['backup_set'])
-            result['backup_set'] = manifest['set']
-            shards = params['shards'] or list(manifest.get('shards', []))
-            if not params['shards'] and manifest.get('failed'):
-                raise RestoreError('backup set %s is incomplete: the backup of %s failed; name the shards to restore from it '
-                                   '(shards: [%s])' % (manifest['set'], ', '.join(sorted(manifest['failed'])),
-                                                       ', '.join(manifest.get('shards', []))), result)
+            shards, manifest = chosen_shards(directory, params, result)
             if not shards:
-                raise RestoreError('backup set %s holds no shard on this host' % manifest['set'], result)
+                return result
             metadata = verify_files(directory, manifest, shards, params)
             planned, layout_raw, layout, silent = plan(watch, params, manifest, metadata)
             result.update(live_layout=layout, sentinels_not_answering=silent)
@@ -223,6 +218,34 @@ def run_restore(params, check_mode=False):
         error.result = result
         raise
     return result
+
+
+def chosen_shards(directory, params, result):
+    """(the shards to restore, the set's set.json); with skip_missing, a set or shard this host does not hold is listed
+    in result['skipped'] instead of refused."""
+    try:
+        manifest = open_set(directory, params['backup_set'])
+    except BackupSetError as error:
+        if not params['skip_missing']:
+            raise
+        result['set_missing'] = str(error)
+        result['skipped'] = dict((shard, str(error)) for shard in params['shards'] or [])
+        return [], None
+    result['backup_set'] = manifest['set']
+    held, failed = list(manifest.get('shards', [])), manifest.get('failed', {})
+    if params['skip_missing']:
+        wanted = params['shards'] or held
+        for shard in wanted:
+            if shard not in held:
+                result['skipped'][shard] = ('its backup failed: %s' % failed[shard] if shard in failed
+                                            else 'backup set %s on this host does not hold it' % manifest['set'])
+        return [shard for shard in wanted if shard in held], manifest
+    if not params['shards'] and failed:
+        raise RestoreError('backup set %s is incomplete: the backup of %s failed; name the shards to restore from it '
+                           '(shards: [%s])' % (manifest['set'], ', '.join(sorted(failed)), ', '.join(held)))
+    if not held and not params['shards']:
+        raise RestoreError('backup set %s holds no shard on this host' % manifest['set'])
+    return params['shards'] or held, manifest
 
 
 PUBLIC = ('master', 'engine', 'engine_version', 'replicas', 'staging_databases', 'set_layout', 'keys', 'size', 'backed_up', 'source')

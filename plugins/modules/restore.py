@@ -89,6 +89,13 @@ options:
         and the replicas may take to acknowledge the restore.
     type: float
     default: 60
+  skip_missing:
+    description:
+      - Skip, instead of refusing, the shards of O(shards) that the set does not hold on this host (or whose backup
+        failed), and a set that does not exist here; they are listed in RV(skipped). For a playbook that asks every
+        data host for its part of a set (C(playbooks/restore.yml)).
+    type: bool
+    default: false
 notes:
   - The host needs memory for the throwaway server (about the shard's data size) while a shard is restored, and each
     master needs room for a second copy of its data until the swap.
@@ -189,6 +196,16 @@ shards:
     warning:
       description: Set when a replica did not acknowledge in time.
       type: str
+skipped:
+  description: With O(skip_missing), per shard skipped, why.
+  returned: always
+  type: dict
+  sample: {shard1: backup set 20261205T030000Z on this host does not hold it}
+set_missing:
+  description: With O(skip_missing), why the set was not found here (it does not exist, or no complete set does).
+  returned: when the set was not found and O(skip_missing=true)
+  type: str
+  sample: "backup_set: no set named 20261205T030000Z in /var/backups/shardinel-redis (sets there: none)"
 restored:
   description: The shards restored, in order (on failure, those restored before it).
   returned: always

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.addresses import format_address
+from ansible_collections.shardinel.redis.plugins.plugin_utils.backup_plan import backup_items
 
 GUARD_VARIABLES = ('redis_server_min_replicas_to_write', 'redis_server_min_replicas_max_lag',
                    'redis_server_repl_diskless_sync_delay', 'redis_server_restart_delay', 'redis_server_databases')
@@ -113,7 +114,8 @@ def layout_items(settings):
     ``settings``: instances (this host's shards), config_dir, data_dir, log_dir, user, group, libexec_dir,
     check_command, start_role_command, start_role_settings (the helper's JSON settings), helper_sources (install path
     relative to libexec_dir -> source file on the controller), unit, target, distribution_units, tls_dir, tls_files
-    ({path, mode, src}), tls_pending."""
+    ({path, mode, src}), tls_pending; and backup, the backup timer's settings (backup_plan.backup_items), or empty while
+    the timer is off."""
     redis = dict(owner=settings['user'], group=settings['group'])
     root = dict(owner='root', group='root')
     libexec = settings['libexec_dir']
@@ -148,6 +150,9 @@ def layout_items(settings):
               dict(root, path=settings['target'], mode='0644', template='shardinel-redis.target.j2')]
     links += [dict(path='/etc/systemd/system/' + unit, target='/dev/null') for unit in settings['distribution_units']]
     units = ['shardinel-redis@%s.service' % shard['name'] for shard in settings['instances']]
+    if settings.get('backup'):
+        timer = backup_items(settings['backup'])
+        directories, files, links = directories + timer['directories'], files + timer['files'], links + timer['links']
     return dict(directories=directories, files=files, links=links, units=units)
 
 
