@@ -17,8 +17,9 @@ own_policy=false
 cleanup() { if $own_policy; then $sudo rm -f "$policy"; fi; }
 trap cleanup EXIT
 
+# prometheus: its promtool tests the redis_exporter role's alerting rules (tests/unit/roles/test_alert_rules.py).
 apt_packages=(podman runc uidmap slirp4netns fuse-overlayfs debootstrap iptables
-  redis-server redis-sentinel redis-tools python3-venv git make ca-certificates shellcheck)
+  redis-server redis-sentinel redis-tools python3-venv git make ca-certificates shellcheck prometheus)
 
 missing_packages() {
   local package
