@@ -33,12 +33,13 @@ demo: setup       ## set-up, then two local systemd hosts running the demo topol
 demo-down:
 	bash scripts/demo.sh down
 
-bench: setup      ## client, Redis Cluster peer, Django, fault and resharding benchmarks against local servers
+bench: setup      ## client, Redis Cluster peer, Django, fault, resharding and backup benchmarks against local servers
 	$(VENV)/bin/python benchmarks/run_benchmarks.py
 	$(VENV)/bin/python benchmarks/peer_benchmark.py
 	$(VENV)/bin/python benchmarks/django_benchmark.py
 	$(VENV)/bin/python benchmarks/faults.py
 	$(VENV)/bin/python benchmarks/reshard_benchmark.py
+	$(VENV)/bin/python benchmarks/backup_benchmark.py
 
 bench-deploy: setup  ## site.yml on two local podman hosts: first converge, re-runs, 16 shards (about 5 min)
 	$(VENV)/bin/python benchmarks/deploy_benchmark.py

@@ -11,7 +11,8 @@ installed in.
 - ``Connection((host, port), username, password, tls, timeout)``: ``call(*args)`` returns the reply and raises
   ``ReplyError`` on an error reply; ``pipeline(commands)`` sends every command in one round trip and returns the replies
   with each error reply as a ``ReplyError`` in its place. The address may also be the path of a unix socket (a ``str``);
-  Redis serves no TLS there, so ``tls`` is not used for it.
+  Redis serves no TLS there, so ``tls`` is not used for it. With ``binary=True`` bulk strings come back as ``bytes``
+  (DUMP payloads and other binary values, without a decoding that costs more than the transfer).
 - ``ask_each(addresses, commands, ...)``: the same commands to many servers at once, within one deadline.
 
 Replies: simple and bulk strings are ``str`` (UTF-8; undecodable bytes are escaped as surrogates), integers ``int``,
@@ -89,7 +90,8 @@ def encode(args):
 class Connection:
     """One connection, opened on first use, logged in as ``username`` when a password is given."""
 
-    def __init__(self, address, username=None, password=None, tls=None, timeout=5.0):
+    def __init__(self, address, username=None, password=None, tls=None, timeout=5.0, binary=False):
+        self.binary = binary
         if isinstance(address, str):
             self.address = address
             self.label = "unix:%s" % address
@@ -197,7 +199,7 @@ class Connection:
             data = self._reader.read(length + 2)
             if len(data) != length + 2:
                 raise WireError("%s: connection closed" % self.label)
-            return data[:-2].decode("utf-8", "surrogateescape")
+            return data[:-2] if self.binary else data[:-2].decode("utf-8", "surrogateescape")
         if kind == b"*":
             count = int(rest)
             return None if count < 0 else [self._read() for _index in range(count)]

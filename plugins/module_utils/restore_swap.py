@@ -65,9 +65,14 @@ def staging_databases(live, snapshot, databases):
     return (dict(zip(wanted, free)) if len(free) >= len(wanted) else None), len(free)
 
 
-def version_tuple(text):
+def text(reply):
+    """A bulk string of a binary connection as text (None stays None)."""
+    return reply.decode('utf-8', 'replace') if isinstance(reply, bytes) else reply
+
+
+def version_tuple(version):
     parts = []
-    for part in str(text or '').split('.'):
+    for part in str(version or '').split('.'):
         digits = ''.join(character for character in part if character.isdigit())
         parts.append(int(digits) if digits else 0)
     return tuple(parts)
@@ -85,7 +90,8 @@ class ShardSwap:
 
     def __init__(self, address, username, password, tls, timeout, layout_raw, replicas, databases):
         self.login = (address, username, password, tls)
-        self.master = Connection(address, username, password, tls, timeout)
+        # Binary: DUMP payloads pass through as bytes, never decoded.
+        self.master = Connection(address, username, password, tls, timeout, binary=True)
         self.label = self.master.label
         self.swapped = False
         self.timeout = timeout
@@ -111,7 +117,8 @@ class ShardSwap:
                                                                 or scratch_info.get('redis_version'), self.label, engine_version))
                 snapshot = dict((db, keys) for db, keys in keyspace(scratch.connection.call('INFO', 'keyspace')).items()
                                 if db != LAYOUT_DB)
-                self._copy_all(scratch.connection, snapshot, report)
+                with Connection(scratch.connection.address, timeout=self.timeout, binary=True) as payloads:
+                    self._copy_all(payloads, snapshot, report)
         except ScratchServerError as error:
             self._clean_staging()
             raise SwapError('the snapshot could not be loaded: %s' % error)
@@ -123,7 +130,7 @@ class ShardSwap:
         return report
 
     def _copy_all(self, scratch, snapshot, report):
-        live = dict((db, keys) for db, keys in keyspace(self.master.call('INFO', 'keyspace')).items() if keys)
+        live = dict((db, keys) for db, keys in keyspace(text(self.master.call('INFO', 'keyspace'))).items() if keys)
         staging, free = staging_databases(live, snapshot, self.databases)
         if staging is None:
             raise SwapError('it needs %d staging database(s) empty on the master and in the snapshot, and only %d of its '
@@ -162,14 +169,14 @@ class ShardSwap:
                 if self.replicas and sent >= WAIT_EVERY:
                     self.master.call('WAIT', self.replicas, int(self.timeout * 1000))
                     sent = 0
-            if str(cursor) == '0':
+            if cursor == b'0':
                 return
 
     def _swap(self, live):
         """The transaction that puts the snapshot in place; the seconds it took (the write pause)."""
         selected, _watched, raw = self.master.pipeline([['SELECT', LAYOUT_DB], ['WATCH', LAYOUT_KEY], ['GET', LAYOUT_KEY]])
         check([selected, raw], 'reading the published layout')
-        if raw != self.layout_raw:
+        if text(raw) != self.layout_raw:
             raise SwapError('the published layout changed during the restore (a reshard started?); nothing was swapped')
         commands = [['MULTI']] + [['SWAPDB', db, target] for db, target in sorted(self.staging.items())]
         for db in sorted(live):

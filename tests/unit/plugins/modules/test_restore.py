@@ -312,3 +312,21 @@ def test_over_tls(tmp_path: Path, run: ModuleRunner) -> None:
         client.close()
     finally:
         topology.stop()
+
+
+def test_a_binary_connection_gives_bulk_strings_as_bytes(topology: RedisTopology) -> None:
+    """redis_wire's binary mode, which the restore's copy uses for DUMP payloads."""
+    from ansible_collections.shardinel.redis.plugins.module_utils.redis_wire import Connection
+
+    admin = topology.users["admin"]
+    master = topology.shard("shard1").master.address
+    client = topology.redis_client(master, db=2)
+    client.set("raw", bytes(range(256)))
+    try:
+        with Connection(master, admin.username, admin.password, binary=True) as connection:
+            assert connection.pipeline([["SELECT", 2], ["GET", "raw"], ["DUMP", "raw"]])[1:] == [bytes(range(256)), client.dump("raw")]
+        with Connection(master, admin.username, admin.password) as connection:
+            assert connection.pipeline([["SELECT", 2], ["GET", "raw"]])[1].encode("utf-8", "surrogateescape") == bytes(range(256))
+    finally:
+        client.delete("raw")
+        client.close()
