@@ -6,7 +6,7 @@ that server would run. With several:
 - Split (keys grouped by shard, replies merged): MGET (values in key order), MSET (True),
   DEL/UNLINK/EXISTS/TOUCH (sum).
 - Fan-out to every shard (FANOUT_MERGES): PING, DBSIZE, KEYS, FLUSHDB/FLUSHALL, SWAPDB, RANDOMKEY (one shard's
-  at random), PUBLISH, PUBSUB CHANNELS/NUMSUB/NUMPAT/SHARDCHANNELS/SHARDNUMSUB, WAIT/WAITAOF (the fewest
+  at random), PUBLISH, PUBSUB CHANNELS/NUMSUB/SHARDCHANNELS/SHARDNUMSUB, WAIT/WAITAOF (the fewest
   acknowledgements), and the script and function libraries
   (SCRIPT LOAD/EXISTS/FLUSH, FUNCTION LOAD/DELETE/FLUSH/RESTORE), so that EVALSHA and FCALL find them on
   whichever shard their keys live.
@@ -16,7 +16,8 @@ that server would run. With several:
   the transaction's shard and connection.
 - Every other command must have all its keys on one shard (CrossShardError otherwise); SORT's BY and GET
   patterns count as keys when their {hash tag} fixes their shard, and are refused otherwise. A keyless
-  command that reads or changes one server's or one connection's state raises KeylessCommandError saying which.
+  command that reads or changes one server's or one connection's state raises KeylessCommandError saying which;
+  so does PUBSUB NUMPAT, whose count of distinct patterns cannot be added up over shards.
 """
 
 from __future__ import annotations
@@ -160,7 +161,6 @@ FANOUT_MERGES: dict[str, Callable[[list[str], list[Any]], Any]] = {
     "PUBSUB SHARDCHANNELS": _union,
     "PUBSUB NUMSUB": _sum_counts,
     "PUBSUB SHARDNUMSUB": _sum_counts,
-    "PUBSUB NUMPAT": lambda shards, replies: sum(int(r) for r in replies),
     "WAIT": lambda shards, replies: min(int(r) for r in replies),
     "WAITAOF": lambda shards, replies: [min(int(r[0]) for r in replies), min(int(r[1]) for r in replies)],
     "SCRIPT LOAD": _same_reply,

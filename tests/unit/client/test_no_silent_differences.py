@@ -128,6 +128,7 @@ def test_pipeline_errors_carry_redis_pys_prefix(client):
     (lambda c: c.client_list(), "CLIENT LIST", "one server's own state"),
     (lambda c: c.slowlog_get(), "SLOWLOG GET", "one server's own state"),
     (lambda c: c.lastsave(), "LASTSAVE", "one server's own state"),
+    (lambda c: c.pubsub_numpat(), "PUBSUB NUMPAT", "one server's own state"),
     (lambda c: c.execute_command("DEBUG", "OBJECT", "x"), "DEBUG", "one server's own state"),
     (lambda c: c.acl_setuser("someone"), "ACL SETUSER", "one server's own state"),
     (lambda c: c.client_setname("me"), "CLIENT SETNAME", "state of one connection"),
