@@ -4,7 +4,7 @@ SHARDINEL_TEST_IMAGE ?= localhost/shardinel-debian12-systemd:latest
 SHARDINEL_TEST_IMAGE_TRIXIE ?= localhost/shardinel-debian13-systemd:latest
 export SHARDINEL_TEST_IMAGE SHARDINEL_TEST_IMAGE_TRIXIE
 
-.PHONY: setup test lint sanity unit build-check molecule demo demo-down bench bench-deploy
+.PHONY: setup test lint sanity unit conformance build-check molecule demo demo-down bench bench-deploy
 
 setup:            ## apt packages, podman settings, .venv and the test image; skips what is there (root or sudo)
 	bash scripts/setup.sh
@@ -20,6 +20,9 @@ sanity: setup
 
 unit: setup
 	SHARDINEL_TEST_STAGES=unit bash scripts/test.sh
+
+conformance: setup
+	SHARDINEL_TEST_STAGES=conformance bash scripts/test.sh
 
 build-check: setup
 	SHARDINEL_TEST_STAGES=build bash scripts/test.sh
