@@ -45,8 +45,8 @@ def load(address: tuple[str, int], username: str, password: str, megabytes: int)
     count = megabytes * 1024 * 1024 // VALUE_SIZE
     connection = socket.create_connection(address)
     reader = connection.makefile("rb")
-    connection.sendall(b"*3\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(username), username.encode(), len(password),
-                                                                             password.encode()))
+    login = [b"AUTH", username.encode(), password.encode()]
+    connection.sendall(b"*3\r\n" + b"".join(b"$%d\r\n%s\r\n" % (len(part), part) for part in login))
     assert reader.readline() == b"+OK\r\n"
     for first in range(0, count, PIPELINE):
         commands = []
@@ -145,7 +145,8 @@ def run(topology: RedisTopology, work: Path, megabytes: int) -> None:
         f"{reference_s / size_gb:.2f}", f"{module_s / reference_s:.2f}", "information")
     row("1c. of which redis-check-rdb on the file, s/GB", f"{check_s / size_gb:.2f}", "-", "-", "information")
 
-    master.flushdb()
+    # ASYNC: a synchronous FLUSHDB of a large database blocks the master longer than Sentinel's down-after.
+    master.flushdb(asynchronous=True)
     master.execute_command("WAIT", 1, 60000)
     with Writer(topology.redis_client(shard.master.address)) as writer:
         time.sleep(0.5)

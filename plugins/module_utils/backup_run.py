@@ -89,7 +89,7 @@ def layout_document(layout, sentinel_shards):
     """The layout a set records: the published one, or version 0 naming the shards the Sentinels monitor."""
     if layout is None:
         return dict(version=0, shards=sorted(sentinel_shards))
-    return dict(version=layout.version, shards=list(layout.shards))
+    return dict(version=layout.version, shards=list(layout.shards), lease_s=layout.lease_s)
 
 
 def rdb_version(path):

@@ -14,6 +14,7 @@ empty databases to stage the snapshot in.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -21,13 +22,13 @@ from ansible_collections.shardinel.redis.plugins.module_utils.backup_sets import
     BackupSetError, DirectoryLock, check_name, open_set, shard_metadata)
 from ansible_collections.shardinel.redis.plugins.module_utils.backup_sources import SourceError, engine_of, sentinel_shards
 from ansible_collections.shardinel.redis.plugins.module_utils.rdb_snapshot import CheckerError, SnapshotError, check_rdb, file_sha256
-from ansible_collections.shardinel.redis.plugins.module_utils.redis_wire import ReplyError, WireError
+from ansible_collections.shardinel.redis.plugins.module_utils.redis_wire import Connection, ReplyError, WireError
 from ansible_collections.shardinel.redis.plugins.module_utils.restore_swap import ShardSwap, SwapError, keyspace, staging_databases
 from ansible_collections.shardinel.redis.plugins.module_utils.shard_watch import (
     parse_info, problem_text, watch_argument_spec, watch_from_params)
 from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.addresses import parse_address
 from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.layout import (
-    LAYOUT_DB, LAYOUT_KEY, Layout, LayoutFormatError, newest)
+    DEFAULT_LEASE_S, LAYOUT_DB, LAYOUT_KEY, Layout, LayoutConflictError, LayoutFormatError, newest, write_layout)
 from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.sentinel_answers import is_down
 
 CHECKERS = dict(redis='/usr/bin/redis-check-rdb', valkey='/usr/bin/valkey-check-rdb')
@@ -184,7 +185,9 @@ def plan(watch, params, manifest, metadata):
             replicas=int(info.get('connected_slaves', 0) or 0), staging_databases=dict((str(k), v) for k, v in staging.items()),
             set_layout=entry['layout'], keys=entry.get('keys'), size=entry['size'], backed_up=entry.get('finished'),
             source=entry.get('source', {}).get('address'), path=entry['path'], file=entry['file'])
-    return planned, layout_raw, dict(version=layout.version if layout else 0, shards=live_shards), sorted(silent)
+    live = dict(layout_raw=layout_raw, layout=dict(version=layout.version if layout else 0, shards=live_shards),
+                silent=sorted(silent), masters=sorted(set(masters.values())))
+    return planned, live
 
 
 def run_restore(params, check_mode=False):
@@ -201,23 +204,71 @@ def run_restore(params, check_mode=False):
             if not shards:
                 return result
             metadata = verify_files(directory, manifest, shards, params)
-            planned, layout_raw, layout, silent = plan(watch, params, manifest, metadata)
-            result.update(live_layout=layout, sentinels_not_answering=silent)
+            planned, live = plan(watch, params, manifest, metadata)
+            result.update(live_layout=live['layout'], sentinels_not_answering=live['silent'])
+            lost = lost_layout(live['layout_raw'], metadata)
             if check_mode:
                 result['shards'] = dict((shard, public(entry)) for shard, entry in planned.items())
                 result['changed'] = True
+                if lost is not None:
+                    result['republished_layout'] = json.loads(lost.to_json())
                 return result
             for shard in sorted(planned):
-                result['shards'][shard] = restore_one(shard, planned[shard], metadata[shard], params, watch.tls, layout_raw,
-                                                      manifest['set'], directory)
+                result['shards'][shard] = restore_one(shard, planned[shard], metadata[shard], params, watch.tls,
+                                                      live['layout_raw'], manifest['set'], directory)
                 result['restored'].append(shard)
                 result['changed'] = True
+            if lost is not None:
+                republish(lost, live['masters'], params, watch.tls)
+                result['republished_layout'] = json.loads(lost.to_json())
     except (BackupSetError, WireError, ReplyError) as error:
         raise RestoreError(str(error), result)
     except RestoreError as error:
         error.result = result
         raise
     return result
+
+
+def lost_layout(layout_raw, metadata):
+    """The published layout the set recorded, when none is published now (a FLUSHALL took database 15 with the rest);
+    None otherwise. Clients keep the highest layout version they have seen, so the layout to publish again is that one,
+    not a new version 1."""
+    if layout_raw is not None:
+        return None
+    recorded = [entry['layout'] for entry in metadata.values() if int(entry['layout'].get('version') or 0) > 0]
+    if not recorded:
+        return None
+    best = max(recorded, key=lambda layout: layout['version'])
+    return Layout(best['version'], best['shards'], lease_s=best.get('lease_s', DEFAULT_LEASE_S))
+
+
+class _LayoutDatabase:
+    """The calls shardinel.layout.write_layout makes, over a redis_wire connection on the layout's database."""
+
+    def __init__(self, connection):
+        self.connection = connection
+
+    def eval(self, script, numkeys, *args):
+        return self.connection.call('EVAL', script, numkeys, *args)
+
+    def execute_command(self, *args):
+        return self.connection.call(*args)
+
+
+def republish(layout, masters, params, tls):
+    """Publish ``layout`` on every master (never over a newer one) and WAIT for a replica; RestoreError naming the master
+    it could not be written on."""
+    for master in masters:
+        try:
+            with Connection(parse_address(master, 'address'), params['username'], params['password'], tls,
+                            params['timeout']) as connection:
+                connection.call('SELECT', LAYOUT_DB)
+                write_layout(_LayoutDatabase(connection), layout, 1, min(params['timeout'], 10.0))
+        except LayoutConflictError:
+            continue
+        except (WireError, ReplyError) as error:
+            raise RestoreError('the shards are restored, but publishing the layout again (version %d) on %s failed: %s'
+                               % (layout.version, master, error))
 
 
 def chosen_shards(directory, params, result):

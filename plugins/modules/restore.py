@@ -29,8 +29,12 @@ description:
     the module waits for the replicas (C(WAIT)), which took every command from the replication stream."
   - The transaction is the only time the shard takes no command; RV(shards) reports its length (C(write_pause_s)).
     Writes acknowledged before it, since the backup was taken, are replaced by the snapshot, as a restore must.
-  - Database 15 (the published layout) is never written, and nothing restarts, so the Sentinels, the ACL users, the
+  - Database 15 (the published layout) is not restored, and nothing restarts, so the Sentinels, the ACL users, the
     replication links and the published layout stay exactly as they were. Data of other shards is not touched.
+  - One exception, when no master holds a published layout any more (a C(FLUSHALL) took database 15 with the rest) and
+    the set recorded one. Once the shards are restored, that layout (its version, shards and lease) is published again
+    on every master (never over a newer one; RV(republished_layout)). Clients keep the highest layout version they have
+    seen, so a layout published anew at version 1 would be one they ignore at the next reshard.
   - If something fails before the swap of a shard, its staging databases are emptied again and its data is as it was;
     the shards restored before it stay restored (RV(restored)).
   - Only one backup or restore uses a backup directory at a time (a lock file in it).
@@ -201,6 +205,11 @@ skipped:
   returned: always
   type: dict
   sample: {shard1: backup set 20261205T030000Z on this host does not hold it}
+republished_layout:
+  description: The layout published again because none was (in check mode, that would be); see the description.
+  returned: when no layout was published and the set recorded one
+  type: dict
+  sample: {version: 3, shards: [shard1, shard2], lease_s: 5.0}
 set_missing:
   description: With O(skip_missing), why the set was not found here (it does not exist, or no complete set does).
   returned: when the set was not found and O(skip_missing=true)

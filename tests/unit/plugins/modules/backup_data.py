@@ -67,7 +67,7 @@ def read_back(client: Any, key: str) -> Any:
     if kind == "z":
         return client.zrange(key, 0, -1, withscores=True)
     if kind == "x":
-        return [(entry_id, fields) for entry_id, fields in client.xrange(key)]
+        return list(client.xrange(key))
     raise KeyError(key)
 
 

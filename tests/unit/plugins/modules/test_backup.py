@@ -65,7 +65,7 @@ def test_check_mode_says_where_each_shard_comes_from_and_writes_nothing(topology
 
 
 def test_a_set_holds_each_shard_with_its_metadata_and_no_secret(topology: RedisTopology, tmp_path: Path,
-                                                                 run: ModuleRunner) -> None:
+                                                                run: ModuleRunner) -> None:
     directory = tmp_path / "backups"
     metrics = tmp_path / "textfile" / "shardinel-redis-backup.prom"
     master_forks = {shard.name: topology.redis_client(shard.master.address).info("persistence")["rdb_saves"]
@@ -85,7 +85,7 @@ def test_a_set_holds_each_shard_with_its_metadata_and_no_secret(topology: RedisT
         assert metadata["size"] == rdb.stat().st_size
         assert metadata["sha256"] == hashlib.sha256(rdb.read_bytes()).hexdigest()
         assert rdb.read_bytes()[:9] == b"REDIS0010" and metadata["rdb_version"] == 10
-        assert metadata["layout"] == {"version": 3, "shards": ["shard1", "shard2"]}
+        assert metadata["layout"] == LAYOUT
         assert (metadata["engine"], metadata["engine_version"]) == ("redis", "7.0.15")
         assert metadata["source"]["address"] == shard.replica.address_string
         assert metadata["source"]["role"] == "replica"
@@ -114,7 +114,7 @@ def test_a_set_holds_each_shard_with_its_metadata_and_no_secret(topology: RedisT
 
 
 def test_from_the_master_when_told_and_only_the_shards_of_the_host(topology: RedisTopology, tmp_path: Path,
-                                                                    run: ModuleRunner) -> None:
+                                                                   run: ModuleRunner) -> None:
     directory = tmp_path / "backups"
     result = run("backup", module_args(topology, directory, source="master", shards=["shard2"], backup_set="m"))
     assert result.rc == 0, result.get("msg")
@@ -141,7 +141,7 @@ def test_keep_removes_the_oldest_sets(topology: RedisTopology, tmp_path: Path, r
 
 
 def test_a_reshard_in_progress_fails_the_backup_naming_each_shard(topology: RedisTopology, tmp_path: Path,
-                                                                   run: ModuleRunner) -> None:
+                                                                  run: ModuleRunner) -> None:
     publish(topology, {"version": 4, "shards": ["shard1", "shard2"], "previous": ["shard1"], "lease_s": 5.0})
     try:
         result = run("backup", module_args(topology, tmp_path / "backups", backup_set="moving"))
@@ -154,7 +154,7 @@ def test_a_reshard_in_progress_fails_the_backup_naming_each_shard(topology: Redi
 
 
 def test_a_shard_without_an_in_sync_replica_fails_naming_it(fresh_topology: RedisTopology, tmp_path: Path,
-                                                             run: ModuleRunner) -> None:
+                                                            run: ModuleRunner) -> None:
     directory = tmp_path / "backups"
     replica = fresh_topology.shard("shard2").replica
     replica.kill()

@@ -109,7 +109,7 @@ def damage(topology: RedisTopology, shard_names: list[str]) -> None:
 
 
 def test_check_mode_says_what_would_be_restored_and_changes_nothing(topology: RedisTopology, backup_dir: Path,
-                                                                     run: ModuleRunner) -> None:
+                                                                    run: ModuleRunner) -> None:
     before, calls = everything(topology), write_calls(topology)
     result = run("restore", module_args(topology, backup_dir, backup_set="taken"), check_mode=True)
     assert result.rc == 0, result.get("msg")
@@ -118,13 +118,13 @@ def test_check_mode_says_what_would_be_restored_and_changes_nothing(topology: Re
         planned = result["shards"][shard.name]
         assert planned["master"] == shard.master.address_string
         assert planned["staging_databases"] == {"0": 14, "1": 13}
-        assert planned["set_layout"] == {"version": 3, "shards": ["shard1", "shard2"]}
+        assert planned["set_layout"] == LAYOUT
     assert result["live_layout"] == {"version": 3, "shards": ["shard1", "shard2"]}
     assert everything(topology) == before and write_calls(topology) == calls
 
 
 def test_everything_comes_back_for_a_client_built_before(topology: RedisTopology, expected: dict[int, dict[str, Any]],
-                                                          backup_dir: Path, run: ModuleRunner) -> None:
+                                                         backup_dir: Path, run: ModuleRunner) -> None:
     before = everything(topology)
     clients = {db: ShardedSentinelClient(topology.sentinel_addresses, db=db, **topology.client_kwargs()) for db in DATABASES}
     try:
@@ -165,7 +165,7 @@ def test_everything_comes_back_for_a_client_built_before(topology: RedisTopology
 
 
 def test_one_shard_is_restored_and_the_other_left_alone(topology: RedisTopology, backup_dir: Path,
-                                                         run: ModuleRunner) -> None:
+                                                        run: ModuleRunner) -> None:
     restored = {member.name: holdings(topology, member.address) for member in topology.shard("shard1").members}
     damage(topology, ["shard1", "shard2"])
     damaged = {member.name: holdings(topology, member.address) for member in topology.shard("shard2").members}
@@ -255,7 +255,7 @@ def test_a_bad_set_is_refused_before_any_change(case: str, topology: RedisTopolo
 
 
 def test_a_reshard_in_progress_or_another_live_layout_is_refused(topology: RedisTopology, backup_dir: Path,
-                                                                  run: ModuleRunner) -> None:
+                                                                 run: ModuleRunner) -> None:
     cases = (({"version": 4, "shards": ["shard1", "shard2"], "previous": ["shard1"], "lease_s": 5.0},
               "a reshard is unfinished: the published layout (version 4) moves keys from shard1 to shard1, shard2"),
              ({"version": 5, "shards": ["shard1", "shard2", "shard3"], "lease_s": 5.0},
@@ -329,4 +329,37 @@ def test_a_binary_connection_gives_bulk_strings_as_bytes(topology: RedisTopology
             assert connection.pipeline([["SELECT", 2], ["GET", "raw"]])[1].encode("utf-8", "surrogateescape") == bytes(range(256))
     finally:
         client.delete("raw")
+        client.close()
+
+
+def test_after_a_flushall_the_recorded_layout_is_published_again(fresh_topology: RedisTopology, tmp_path: Path,
+                                                                 run: ModuleRunner) -> None:
+    """FLUSHALL empties database 15 too; the restore puts the set's layout back (its version, not a new one)."""
+    topology = fresh_topology
+    publish(topology, LAYOUT)
+    client = ShardedSentinelClient(topology.sentinel_addresses, **topology.client_kwargs())
+    try:
+        written = write_data_set(client, 0)
+        assert client.layout.version == 3
+        args = module_args(topology, tmp_path / "backups", backup_set="before")
+        assert run("backup", args).rc == 0
+        for shard in topology.shards:
+            master = topology.redis_client(shard.master.address)
+            master.flushall()
+            master.execute_command("WAIT", 1, 5000)
+            master.close()
+        planned = run("restore", args, check_mode=True)
+        assert planned.rc == 0 and planned["republished_layout"] == LAYOUT, planned
+        result = run("restore", args)
+        assert result.rc == 0, result.get("msg")
+        assert result["live_layout"] == {"version": 0, "shards": ["shard1", "shard2"]}
+        assert result["republished_layout"] == LAYOUT
+        for shard in topology.shards:
+            for member in shard.members:
+                layout_db = topology.redis_client(member.address, db=15)
+                assert json.loads(layout_db.get("shardinel:layout")) == LAYOUT, member.name
+                layout_db.close()
+        for key, value in written.items():
+            assert read_back(client, key) == value, key
+    finally:
         client.close()
