@@ -21,7 +21,7 @@ from ansible_collections.shardinel.redis.plugins.module_utils.backup_sets import
     BackupSetError, DirectoryLock, check_name, default_set_name, finish_set, list_sets, metrics_text, now_text, prune,
     start_set, write_json, write_metrics)
 from ansible_collections.shardinel.redis.plugins.module_utils.backup_sources import SourceError, choose_sources, host_shards
-from ansible_collections.shardinel.redis.plugins.module_utils.rdb_snapshot import SnapshotError, check_rdb, take_snapshot
+from ansible_collections.shardinel.redis.plugins.module_utils.rdb_snapshot import SnapshotError, take_snapshot
 from ansible_collections.shardinel.redis.plugins.module_utils.redis_wire import Connection, ReplyError, WireError
 from ansible_collections.shardinel.redis.plugins.module_utils.shard_watch import watch_argument_spec, watch_from_params
 from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.addresses import parse_address
@@ -113,7 +113,9 @@ def snapshot_shard(shard, entry, params, tls, set_dir, set_name, sentinel_shards
                             'once it has finished (playbooks/scale.yml)'
                             % (before.version, ', '.join(before.previous), ', '.join(before.shards)))
     path = os.path.join(set_dir, shard + '.rdb')
-    taken = take_snapshot(parse_address(source, 'address'), params['username'], params['password'], tls, path, timeout)
+    checker = params['check_rdb'] or CHECKERS.get(entry['engine'], CHECKERS['redis'])
+    taken = take_snapshot(parse_address(source, 'address'), params['username'], params['password'], tls, path, timeout,
+                          checker)
     try:
         after = read_layout(source, params, tls, timeout)
     except (WireError, ReplyError, LayoutFormatError) as error:
@@ -121,8 +123,6 @@ def snapshot_shard(shard, entry, params, tls, set_dir, set_name, sentinel_shards
     if (after.version if after else 0) != (before.version if before else 0):
         raise SnapshotError('the published layout changed during the snapshot (version %d, then %d): a reshard started; '
                             'back up once it has finished' % (before.version if before else 0, after.version if after else 0))
-    checker = params['check_rdb'] or CHECKERS.get(entry['engine'], CHECKERS['redis'])
-    checked = check_rdb(checker, path)
     finished = time.time()
     metadata = dict(
         format=FORMAT, set=set_name, shard=shard, file=shard + '.rdb', size=taken['size'], sha256=taken['sha256'],
@@ -130,7 +130,7 @@ def snapshot_shard(shard, entry, params, tls, set_dir, set_name, sentinel_shards
         engine=entry['engine'], engine_version=entry['engine_version'],
         source=dict(address=source, role=entry['role'], master=entry['master'], lag_s=entry['lag_s']),
         replication=dict(id=taken['replication_id'], offset=taken['replication_offset']),
-        keys=checked['keys'], expires=checked['expires'], databases=checked['databases'],
+        keys=taken['keys'], expires=taken['expires'], databases=taken['databases'],
         memory_bytes=entry['memory_bytes'], started=now_text(started), finished=now_text(finished),
         finished_unix=round(finished, 3), seconds=round(finished - started, 3))
     write_json(os.path.join(set_dir, shard + '.json'), metadata)

@@ -10,8 +10,8 @@ The instance forks once and streams what the fork sees: a point-in-time copy of 
 replica of it would receive. With ``repl-diskless-sync yes`` (the roles set it) nothing is written on its disk. The
 file is written as it arrives, hashed on the way (SHA-256), and moved into place only once complete.
 
-``check_rdb`` runs the engine's ``redis-check-rdb`` / ``valkey-check-rdb`` on a file and reads how many keys it holds
-and which databases.
+The engine's checker (``redis-check-rdb`` / ``valkey-check-rdb``) reads the RDB as it arrives, through a pipe, and
+says how many keys it holds and which databases; ``check_rdb`` runs it on a file.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from ansible_collections.shardinel.redis.plugins.module_utils.redis_wire import 
 CHUNK = 4 * 1024 * 1024
 EOF_MARK_LENGTH = 40
 CHECK_TIMEOUT = 3600
+# The checker reads the snapshot from its standard input (it opens a path; /proc needs no /dev).
+STDIN = '/proc/self/fd/0'
 KEYS_READ = re.compile(r'\[info\] (\d+) keys read')
 EXPIRES = re.compile(r'\[info\] (\d+) expires')
 SELECTING_DB = re.compile(r'Selecting DB ID (\d+)')
@@ -43,8 +45,8 @@ class CheckerError(SnapshotError):
 class _ReplicationConnection(Connection):
     """A Connection that, after its login, asks for a full synchronisation and reads the RDB that follows."""
 
-    def read_rdb(self, handle, digest):
-        """Send PSYNC ? -1 and copy the RDB into ``handle``, updating ``digest``; (replication id, offset, size)."""
+    def read_rdb(self, sink):
+        """Send PSYNC ? -1 and write the RDB to ``sink`` as it arrives; (replication id, offset, size)."""
         self.open()
         for option in (('capa', 'eof'), ('rdb-only', '1')):
             try:
@@ -64,9 +66,9 @@ class _ReplicationConnection(Connection):
             replication_id, offset = words[1].decode('ascii', 'replace'), int(words[2])
             header = self._reply_line()
             if header.startswith(b'$EOF:'):
-                size = self._copy_until_mark(header[5:], handle, digest)
+                size = self._copy_until_mark(header[5:], sink)
             elif header.startswith(b'$'):
-                size = self._copy_length(int(header[1:]), handle, digest)
+                size = self._copy_length(int(header[1:]), sink)
             else:
                 raise WireError('%s: unexpected start of the RDB transfer: %r' % (self.label, header[:60]))
         except (OSError, ValueError) as error:
@@ -83,18 +85,17 @@ class _ReplicationConnection(Connection):
             if line.strip():
                 return line.rstrip(b'\r\n')
 
-    def _copy_length(self, length, handle, digest):
+    def _copy_length(self, length, sink):
         left = length
         while left:
             chunk = self._reader.read1(min(left, CHUNK))
             if not chunk:
                 raise WireError('%s: connection closed with %d bytes of the RDB missing' % (self.label, left))
-            handle.write(chunk)
-            digest.update(chunk)
+            sink.write(chunk)
             left -= len(chunk)
         return length
 
-    def _copy_until_mark(self, mark, handle, digest):
+    def _copy_until_mark(self, mark, sink):
         """A diskless transfer ends with the 40-byte mark given in its header; everything before it is the RDB."""
         if len(mark) != EOF_MARK_LENGTH:
             raise WireError('%s: bad end-of-transfer mark in the RDB header' % self.label)
@@ -106,27 +107,57 @@ class _ReplicationConnection(Connection):
             data = held + chunk
             if data.endswith(mark):
                 body = data[:-EOF_MARK_LENGTH]
-                handle.write(body)
-                digest.update(body)
+                sink.write(body)
                 return size + len(body)
             body, held = data[:-EOF_MARK_LENGTH], data[-EOF_MARK_LENGTH:]
-            handle.write(body)
-            digest.update(body)
+            sink.write(body)
             size += len(body)
 
 
-def take_snapshot(address, username, password, tls, path, timeout):
-    """Write the instance's RDB to ``path`` (mode 0600, replaced only once complete); {size, sha256, replication_id,
-    replication_offset}. Raises SnapshotError naming the instance."""
+class _Sink:
+    """Where the RDB goes as it arrives: the file, its SHA-256, and the checker's standard input (until it stops
+    reading: it refuses what it read, and says so once it is waited for)."""
+
+    def __init__(self, handle, checker):
+        self.handle = handle
+        self.digest = hashlib.sha256()
+        self.checker = checker
+        self.feeding = True
+
+    def write(self, chunk):
+        self.handle.write(chunk)
+        self.digest.update(chunk)
+        if self.feeding:
+            try:
+                self.checker.stdin.write(chunk)
+            except BrokenPipeError:
+                self.feeding = False
+
+
+def start_checker(checker):
+    """The engine's RDB checker, reading a file from its standard input."""
+    try:
+        return subprocess.Popen([checker, STDIN], stdin=subprocess.PIPE, stdout=subprocess.PIPE,  # pylint: disable=consider-using-with
+                                stderr=subprocess.STDOUT)
+    except OSError as error:
+        raise CheckerError('check_rdb: cannot run %s: %s' % (checker, error.strerror or error))
+
+
+def take_snapshot(address, username, password, tls, path, timeout, checker):
+    """Write the instance's RDB to ``path`` (mode 0600, replaced only once complete) while ``checker`` checks it; {size,
+    sha256, replication_id, replication_offset, keys, expires, databases}. Raises SnapshotError naming the instance,
+    or the checker's refusal."""
     partial = path + '.partial'
-    digest = hashlib.sha256()
     connection = _ReplicationConnection(address, username, password, tls, timeout)
+    process = start_checker(checker)
     try:
         descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, 'wb') as handle:
-            replication_id, offset, size = connection.read_rdb(handle, digest)
+            sink = _Sink(handle, process)
+            replication_id, offset, size = connection.read_rdb(sink)
             handle.flush()
             os.fsync(handle.fileno())
+        checked = finish_checker(process, checker, 'the snapshot from %s' % connection.label)
         os.replace(partial, path)
     except (WireError, ReplyError) as error:
         _remove(partial)
@@ -134,9 +165,25 @@ def take_snapshot(address, username, password, tls, path, timeout):
     except OSError as error:
         _remove(partial)
         raise SnapshotError('cannot write %s: %s' % (partial, error.strerror or error))
+    except SnapshotError:
+        _remove(partial)
+        raise
     finally:
         connection.close()
-    return dict(size=size, sha256=digest.hexdigest(), replication_id=replication_id, replication_offset=offset)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return dict(checked, size=size, sha256=sink.digest.hexdigest(), replication_id=replication_id,
+                replication_offset=offset)
+
+
+def finish_checker(process, checker, what):
+    """Close the checker's input and read its verdict: {keys, expires, databases}, or SnapshotError."""
+    try:
+        output, _errors = process.communicate(timeout=CHECK_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise SnapshotError('%s did not finish checking %s within %ds' % (checker, what, CHECK_TIMEOUT))
+    return checker_verdict(checker, what, process.returncode, output.decode('utf-8', 'replace'))
 
 
 def _remove(path):
@@ -167,12 +214,16 @@ def check_rdb(checker, path):
         raise CheckerError('check_rdb: cannot run %s: %s' % (checker, error.strerror or error))
     except subprocess.TimeoutExpired:
         raise SnapshotError('%s did not finish checking %s within %ds' % (checker, path, CHECK_TIMEOUT))
-    output = completed.stdout.decode('utf-8', 'replace')
+    return checker_verdict(checker, path, completed.returncode, completed.stdout.decode('utf-8', 'replace'))
+
+
+def checker_verdict(checker, what, returncode, output):
+    """{keys, expires, databases} from the checker's output, or SnapshotError with its last lines."""
     keys = KEYS_READ.search(output)
-    if completed.returncode != 0 or LOOKS_OK not in output or keys is None:
+    if returncode != 0 or LOOKS_OK not in output or keys is None:
         lines = [line for line in output.splitlines() if line.strip()]
         raise SnapshotError('%s refuses %s (exit code %d): %s'
-                            % (os.path.basename(checker), path, completed.returncode, ' / '.join(lines[-4:]) or 'no output'))
+                            % (os.path.basename(checker), what, returncode, ' / '.join(lines[-4:]) or 'no output'))
     expires = EXPIRES.search(output)
     return dict(keys=int(keys.group(1)), expires=int(expires.group(1)) if expires else None,
                 databases=sorted(set(int(number) for number in SELECTING_DB.findall(output))))

@@ -22,10 +22,10 @@ description:
     that shard. The master is not involved when a replica is the source. Shards are taken one after the other; a set
     is not one instant across shards.
   - Writes each shard's RDB file and its metadata (shard, set, published layout, engine and version, source, replication
-    id and offset, keys, expiring keys, databases, size, SHA-256, times) into O(directory)/O(backup_set), checks the
-    file with the engine's C(redis-check-rdb) (or C(valkey-check-rdb)), then keeps the O(keep) newest complete sets
-    and removes older ones. Metadata never holds a password; the RDB files hold the applications' data, so the set
-    directories are mode 0700 and the files 0600.
+    id and offset, keys, expiring keys, databases, size, SHA-256, times) into O(directory)/O(backup_set). The
+    engine's C(redis-check-rdb) (or C(valkey-check-rdb)) reads the file as it arrives, through a pipe, and must
+    accept it. Then the module keeps the O(keep) newest complete sets and removes older ones. Metadata never holds a
+    password; the RDB files hold the applications' data, so the set directories are mode 0700 and the files 0600.
   - Fails, naming the shard and why, when a shard has no healthy source, its snapshot fails, its file is refused by
     the checker, or a reshard is unfinished (the published layout names a previous set of shards) or starts during
     its snapshot. The shards that succeeded stay in the set, which is then incomplete, and no older set is removed.

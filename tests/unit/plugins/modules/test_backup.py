@@ -194,6 +194,9 @@ def test_bad_options_are_refused_naming_them(topology: RedisTopology, tmp_path: 
         result = run("backup", module_args(topology, tmp_path / "backups", **extra))
         assert result.rc == 1 and result["msg"].startswith(message), (extra, result["msg"])
     assert not (tmp_path / "backups").exists()
+    missing = run("backup", module_args(topology, tmp_path / "backups", check_rdb="/nonexistent/redis-check-rdb"))
+    assert missing.rc == 1 and "shard1: check_rdb: cannot run /nonexistent/redis-check-rdb" in missing["msg"]
+    assert not any(path.suffix == ".rdb" for path in (tmp_path / "backups").rglob("*"))
 
 
 def secrets_free(result: dict[str, Any], topology: RedisTopology) -> bool:
