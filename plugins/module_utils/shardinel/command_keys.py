@@ -1,15 +1,14 @@
 """Which arguments of a command are keys, and which commands write, from the server's COMMAND table.
 
 Fixed positions (first, last, step) are read from COMMAND once; commands with movable keys use
-their numkeys argument (EVAL, FCALL families) or ask the server with COMMAND GETKEYS.
+their numkeys argument (EVAL, FCALL families) or the server's COMMAND GETKEYS reply. No I/O here.
 Writes are the commands and subcommands flagged ``write``, plus SCRIPT_COMMANDS (a script may write).
 SORT's BY and GET patterns name keys that COMMAND does not report: sort_pattern_keys reads them.
 """
 
 from __future__ import annotations
 
-import threading
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from .slots import key_bytes
 
@@ -60,30 +59,49 @@ def sort_pattern_keys(words: Sequence[Any]) -> tuple[list[bytes], list[Any]]:
 
 
 class CommandKeys:
-    """Caches key specs; ``fetch_table`` returns redis-py's parsed COMMAND reply, ``getkeys`` runs COMMAND GETKEYS."""
+    """The key positions and write flags of every command, from redis-py's parsed COMMAND reply (``load``).
 
-    def __init__(self, fetch_table: Callable[[], dict[str, Any]], getkeys: Callable[..., list[Any]]) -> None:
-        self._fetch_table = fetch_table
-        self._getkeys = getkeys
+    A command with movable keys is told by ``movable``: its keys come from the server (COMMAND GETKEYS), which
+    command_steps asks for and passes to ``keys`` as ``server_keys``.
+    """
+
+    def __init__(self) -> None:
         self._specs: Optional[dict[str, Spec]] = None
         self._writes: frozenset[str] = frozenset()
-        self._lock = threading.Lock()
 
-    def keys(self, args: Sequence[Any]) -> list[Any]:
+    @property
+    def loaded(self) -> bool:
+        return self._specs is not None
+
+    def _spec(self, words: Sequence[Any]) -> Optional[Spec]:
+        specs = self._specs if self._specs is not None else {}
+        name = str(words[0]).lower()
+        spec = specs.get(name)
+        if spec is not None and spec[0] == 0 and not spec[3] and len(words) > 1:
+            spec = specs.get(f"{name}|{str(words[1]).lower()}", spec)
+        return spec
+
+    def movable(self, args: Sequence[Any]) -> bool:
+        """True if the server must say which arguments are keys (COMMAND GETKEYS)."""
         words = command_words(args)
-        name = words[0].upper()
-        if name in NUMKEYS_COMMANDS:
+        if str(words[0]).upper() in NUMKEYS_COMMANDS:
+            return False
+        spec = self._spec(words)
+        return spec is not None and spec[3]
+
+    def keys(self, args: Sequence[Any], server_keys: Optional[Sequence[Any]] = None) -> list[Any]:
+        words = command_words(args)
+        if str(words[0]).upper() in NUMKEYS_COMMANDS:
             numkeys = int(words[2])
             return list(words[3:3 + numkeys])
-        specs = self._specs if self._specs is not None else self._load()
-        spec = specs.get(name.lower())
-        if spec is not None and spec[0] == 0 and not spec[3] and len(words) > 1:
-            spec = specs.get(f"{name.lower()}|{str(words[1]).lower()}", spec)
+        spec = self._spec(words)
         if spec is None:
             return []
         first, last, step, movable = spec
         if movable:
-            return list(self._getkeys(*words))
+            if server_keys is None:
+                raise ValueError(f"{words[0]} has movable keys: pass the server's COMMAND GETKEYS reply")
+            return list(server_keys)
         if first == 0:
             return []
         stop = len(words) if last < 0 else last + 1
@@ -93,14 +111,10 @@ class CommandKeys:
 
     def known(self, args: Sequence[Any]) -> bool:
         """True if the server's COMMAND table has the command (a module's commands only where it is loaded)."""
-        name = str(command_words(args)[0]).lower()
-        specs = self._specs if self._specs is not None else self._load()
-        return name in specs
+        return str(command_words(args)[0]).lower() in (self._specs or {})
 
     def is_write(self, args: Sequence[Any]) -> bool:
         """True for a command (or container subcommand, such as XGROUP CREATE) that may write."""
-        if self._specs is None:
-            self._load()
         words = command_words(args)
         name = _text(words[0]).lower()
         if name in self._writes:
@@ -117,26 +131,24 @@ class CommandKeys:
             return frozenset()
         return frozenset(name.upper() for name, spec in self._specs.items() if spec == (1, 1, 1, False) and "|" not in name)
 
-    def _load(self) -> dict[str, Spec]:
-        with self._lock:
-            if self._specs is None:
-                specs: dict[str, Spec] = {}
-                writes = set(SCRIPT_COMMANDS)
-                for name, info in self._fetch_table().items():
-                    flags = [_text(f) for f in info.get("flags", [])]
-                    specs[name] = (int(info["first_key_pos"]), int(info["last_key_pos"]), int(info["step_count"]),
-                                   "movablekeys" in flags)
-                    if "write" in flags:
-                        writes.add(name)
-                    for sub in info.get("subcommands", []):
-                        sub_name = _text(sub[0]).lower()
-                        sub_flags = [_text(f) for f in sub[2]]
-                        specs[sub_name] = (int(sub[3]), int(sub[4]), int(sub[5]), "movablekeys" in sub_flags)
-                        if "write" in sub_flags:
-                            writes.add(sub_name)
-                self._writes = frozenset(writes)
-                self._specs = specs
-            return self._specs
+    def load(self, table: dict[str, Any]) -> None:
+        """Read redis-py's parsed COMMAND reply (RESP2 or RESP3)."""
+        specs: dict[str, Spec] = {}
+        writes = set(SCRIPT_COMMANDS)
+        for name, info in table.items():
+            flags = [_text(f) for f in info.get("flags", [])]
+            specs[name] = (int(info["first_key_pos"]), int(info["last_key_pos"]), int(info["step_count"]),
+                           "movablekeys" in flags)
+            if "write" in flags:
+                writes.add(name)
+            for sub in info.get("subcommands", []):
+                sub_name = _text(sub[0]).lower()
+                sub_flags = [_text(f) for f in sub[2]]
+                specs[sub_name] = (int(sub[3]), int(sub[4]), int(sub[5]), "movablekeys" in sub_flags)
+                if "write" in sub_flags:
+                    writes.add(sub_name)
+        self._writes = frozenset(writes)
+        self._specs = specs
 
 
 def _text(value: Any) -> str:

@@ -1,9 +1,10 @@
-"""FailoverPause: holds back one shard's commands while a Sentinel promotes one of its replicas."""
+"""FailoverPause: holds back one shard's commands while a Sentinel promotes one of its replicas (no I/O here)."""
 
 from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 
 class FailoverPause:
@@ -12,11 +13,13 @@ class FailoverPause:
     Each Sentinel that announced a failover is a holder; an abort releases only its own hold.
     Once the deadline has passed, exactly one waiter wins ``claim_expiry()``, re-asks the
     Sentinels and calls ``release_all()``; the other waiters keep waiting for that.
+    ``event`` is what waiters wait on, set while open: a threading.Event for the sync client, an
+    asyncio.Event for the asyncio one (whose events and commands run in one loop).
     """
 
-    def __init__(self) -> None:
-        self._open = threading.Event()
-        self._open.set()
+    def __init__(self, event: Any) -> None:
+        self.event = event
+        self.event.set()
         self._lock = threading.Lock()
         self._holders: set[str] = set()
         self._expiring = False
@@ -24,14 +27,14 @@ class FailoverPause:
 
     @property
     def paused(self) -> bool:
-        return not self._open.is_set()
+        return not self.event.is_set()
 
     def hold(self, holder: str, timeout: float) -> None:
         with self._lock:
             if not self._holders and not self._expiring:
                 self.deadline = time.monotonic() + timeout
             self._holders.add(holder)
-            self._open.clear()
+            self.event.clear()
 
     def holds(self, holder: str) -> bool:
         with self._lock:
@@ -41,20 +44,17 @@ class FailoverPause:
         with self._lock:
             self._holders.discard(holder)
             if not self._holders and not self._expiring:
-                self._open.set()
+                self.event.set()
 
     def release_all(self) -> None:
         with self._lock:
             self._holders.clear()
             self._expiring = False
-            self._open.set()
+            self.event.set()
 
     def claim_expiry(self) -> bool:
         with self._lock:
-            if self._open.is_set() or self._expiring or time.monotonic() < self.deadline:
+            if self.event.is_set() or self._expiring or time.monotonic() < self.deadline:
                 return False
             self._expiring = True
             return True
-
-    def wait(self, timeout: float) -> bool:
-        return self._open.wait(max(0.0, timeout))

@@ -108,10 +108,14 @@ class Layout:
         return f"<Layout v{self.version} {list(self.shards)}{moving}>"
 
 
+def parse_layout(raw: Any) -> Optional[Layout]:
+    """The layout in a GET of LAYOUT_KEY's reply, or None when nothing is published."""
+    return None if raw is None else Layout.from_json(raw)
+
+
 def read_layout(layout_client: Any) -> Optional[Layout]:
     """The layout stored on one master, or None; ``layout_client`` is a redis-py client on database LAYOUT_DB."""
-    raw = layout_client.get(LAYOUT_KEY)
-    return None if raw is None else Layout.from_json(raw)
+    return parse_layout(layout_client.get(LAYOUT_KEY))
 
 
 def newest(layouts: Iterable[Optional[Layout]]) -> Optional[Layout]:

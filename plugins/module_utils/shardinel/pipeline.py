@@ -5,15 +5,10 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from .command_keys import command_words
-from .command_plans import Plan, command_label, transaction_shard
-from .durability import HeldConnectionPool, describe, held_pipeline
-from .errors import CrossShardError, annotate_pipeline_error
+from .durability import describe
+from .pipeline_steps import check_bound, execute_queue, watch_shard
 from .redis_import import Pipeline, RedisError, ResponseError
-from .slots import key_slot
-
-
-def _identity(replies: list[Any]) -> Any:
-    return replies[0]
+from .sync_io import HeldConnectionPool, held_pipeline, wait_on_held
 
 
 class ShardedPipeline(Pipeline):  # type: ignore[misc]
@@ -91,7 +86,7 @@ class ShardedPipeline(Pipeline):  # type: ignore[misc]
         if self._inner is not None:
             self._check_bound(args)
             reply = self._inner.execute_command(*args, **options)
-            if self._held is not None and self._client._durable_for(args) is not None:  # pylint: disable=protected-access
+            if self._held is not None and self._client._core.durable_for(args) is not None:  # pylint: disable=protected-access
                 if self._inner.explicit_transaction:
                     self._queued_writes += 1
                 else:
@@ -113,44 +108,22 @@ class ShardedPipeline(Pipeline):  # type: ignore[misc]
 
     def _wait_on_held(self, command: str, results: Any) -> None:
         """WAIT on the WATCH connection for the writes made on it; DurabilityError if too few replicas confirm."""
-        durable, client = self._client._durable, self._held_client  # pylint: disable=protected-access
-        durable.check(durable.wait(client, self._held), str(self._bound), client, command, results)
+        durable, client = self._client._core.durable, self._held_client  # pylint: disable=protected-access
+        durable.check(wait_on_held(client, self._held, durable.wait_args), str(self._bound), client, command, results)
 
     def _check_bound(self, args: tuple[Any, ...]) -> None:
-        routing = self._client._current_routing()  # pylint: disable=protected-access
-        plan = self._client._plan(args, True, routing)  # pylint: disable=protected-access
-        if plan.floating:
-            return
-        shards = {shard for shard, _part in plan.parts}
-        if shards != {self._bound}:
-            raise CrossShardError(command_label(args), shards | {str(self._bound)}, detail=(
-                f"{command_label(args)} uses shard {', '.join(sorted(shards))}, but this pipeline watches keys on "
-                f"shard {self._bound}: a WATCH/MULTI/EXEC runs on one shard; give the keys one {{hash tag}}"))
-        self._pull(routing, self._client._part_keys(args))  # pylint: disable=protected-access
-
-    def _pull(self, routing: Any, keys: list[Any]) -> None:
-        """While a reshard runs, a WATCH pipeline's keys are moved to their new owner before it uses them."""
-        if routing.previous is not None:
-            self._client._pull.pull(routing, keys)  # pylint: disable=protected-access
+        self._client._run(check_bound(self._client._core, str(self._bound), args))  # pylint: disable=protected-access
 
     def watch(self, *names: Any) -> Any:
         if self.explicit_transaction:
             raise RedisError("Cannot issue a WATCH after a MULTI")
-        routing = self._client._current_routing()  # pylint: disable=protected-access
-        self._pull(routing, list(names))
-        shards = {routing.owners[key_slot(name)] for name in names}
-        if self._bound is not None:
-            shards.add(self._bound)
-        if len(shards) != 1:
-            raise CrossShardError("WATCH", shards, detail=(
-                f"WATCH keys span shards {', '.join(sorted(shards))}: a WATCH/MULTI/EXEC runs on one shard; "
-                "give the keys one {hash tag}"))
+        shard_name = self._client._run(watch_shard(self._client._core, names, self._bound))  # pylint: disable=protected-access
         if self._inner is None:
             if self.command_stack:
                 raise RedisError("WATCH after commands were queued: call watch() first, as with redis-py's Pipeline")
-            self._bound = shards.pop()
+            self._bound = shard_name
             shard = self._client._ready_shard(self._bound)  # pylint: disable=protected-access
-            if self._client._durable is not None:  # pylint: disable=protected-access
+            if self._client._core.durable is not None:  # pylint: disable=protected-access
                 self._held_client = shard.client
                 self._inner, self._held = held_pipeline(shard.client, True)
             else:
@@ -220,79 +193,8 @@ class ShardedPipeline(Pipeline):  # type: ignore[misc]
             self._wait_on_held(label, results)
         return results
 
-    @staticmethod
-    def _wait_plan(args: tuple[Any, ...], shards: list[str]) -> Plan:
-        """WAIT goes to every shard written to earlier in this pipeline (same connection); reply = fewest acks."""
-        return Plan([(shard, tuple(args)) for shard in shards], lambda replies: min((int(r) for r in replies), default=0))
-
-    def _plans(self, routing: Any, transaction: bool) -> list[Any]:
-        """Each queued command's Plan, or for a single-key command (GET, SET, ...) just its shard's name."""
-        client = self._client
-        single = client.single_key_commands() if len(routing.all_shards) > 1 else frozenset()
-        owners = routing.owners
-        plans: list[Any] = []
-        seen: dict[str, None] = {}
-        for args, _options in self.command_stack:
-            if args[0] in single and len(args) > 1:
-                shard = owners[key_slot(args[1])]
-                seen[shard] = None
-                plans.append(shard)
-                continue
-            if str(args[0]).upper() == "WAIT" and seen:
-                plan = self._wait_plan(args, list(seen))
-            else:
-                plan = client._plan(args, transaction, routing)  # pylint: disable=protected-access
-            seen.update((shard, None) for shard, _part in plan.parts)
-            plans.append(plan)
-        if not transaction:
-            return plans
-        keyed = [Plan([(plan, ())], _identity) if isinstance(plan, str) else plan for plan in plans]
-        home = transaction_shard(keyed, routing.all_shards[0])
-        if home is None:
-            used = {shard for plan in keyed if not plan.floating for shard, _part in plan.parts}
-            raise CrossShardError("MULTI/EXEC", used, detail=(
-                f"pipeline(transaction=True), redis-py's default, is one MULTI/EXEC on one shard, and these commands "
-                f"use shards {', '.join(sorted(used))}: give their keys one {{hash tag}}, or use "
-                "pipeline(transaction=False) for a batch that is split by shard and not atomic"))
-        return [Plan([(home, part) for _shard, part in plan.parts], plan.merge)
-                if isinstance(plan, Plan) and plan.floating else plan for plan in plans]
-
     def _execute_queue(self, raise_on_error: bool) -> list[Any]:
-        client = self._client
-        if not self.command_stack:
-            return []
         transaction = self.transaction or self.explicit_transaction
-        routing = client._current_routing()  # pylint: disable=protected-access
-        plans = self._plans(routing, transaction)
-        batches: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = {}
-        slots: list[Any] = []
-        for plan, (args, options) in zip(plans, self.command_stack):
-            if isinstance(plan, str):
-                batch = batches.setdefault(plan, [])
-                slots.append((plan, len(batch)))
-                batch.append((args, options))
-                continue
-            where = []
-            for shard, part in plan.parts:
-                batch = batches.setdefault(shard, [])
-                where.append((shard, len(batch)))
-                batch.append((part, options))
-            slots.append(where)
-        if transaction or len(batches) == 1:
-            replies = {s: client._run_batch(s, batch, transaction, routing)  # pylint: disable=protected-access
-                       for s, batch in batches.items()}
-        else:
-            replies = client._run_batches(batches, routing)  # pylint: disable=protected-access
-        results: list[Any] = []
-        for plan, where in zip(plans, slots):
-            if isinstance(plan, str):
-                results.append(replies[where[0]][where[1]])
-                continue
-            parts = [replies[shard][index] for shard, index in where]
-            error = next((p for p in parts if isinstance(p, Exception)), None)
-            results.append(error if error is not None else plan.merge(parts))
-        if raise_on_error:
-            for number, (result, (args, _options)) in enumerate(zip(results, self.command_stack), start=1):
-                if isinstance(result, ResponseError):
-                    raise annotate_pipeline_error(result, number, args)
-        return results
+        client = self._client
+        queue = execute_queue(client._core, self.command_stack, transaction, raise_on_error)  # pylint: disable=protected-access
+        return client._run(queue)  # type: ignore[no-any-return]  # pylint: disable=protected-access

@@ -19,7 +19,7 @@ class ShardConnectionPools:
         self._client = client
 
     def __getitem__(self, shard: str) -> Any:
-        return self._client._shard(shard).client.connection_pool  # pylint: disable=protected-access
+        return self._client._core.shard(shard).client.connection_pool  # pylint: disable=protected-access
 
     def __iter__(self) -> Iterator[str]:
         return iter(list(self._client.shards))
