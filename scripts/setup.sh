@@ -47,6 +47,11 @@ install_packages() {
   $sudo apt-get update -qq
   # shellcheck disable=SC2086 # one package a word
   $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  # Nor at the next boot: the test hosts need those ports, and the alert test starts its own Prometheus.
+  local unit
+  for unit in redis-server redis-sentinel prometheus; do
+    [ "$(readlink "/etc/systemd/system/$unit.service" 2>/dev/null)" = /dev/null ] || $sudo ln -sf /dev/null "/etc/systemd/system/$unit.service"
+  done
 }
 
 podman_settings() {
