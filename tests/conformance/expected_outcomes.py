@@ -1,8 +1,9 @@
 """The expected-outcome file of the conformance run (expected_failures.yml): reading it and comparing a run with it.
 
 The file has two maps. ``reasons``: a short name -> {title, why}, one per kind of difference from
-redis-py's ``Redis`` on one server. ``tests``: redis-py test id -> {reason, shards}, every test that
-may fail and why; ``shards`` lists the shard counts it fails on (default: 1 and 3).
+redis-py's ``Redis`` on one server. ``tests``: redis-py test id -> {reason, shards, sometimes}, every test that
+may fail and why; ``shards`` lists the shard counts it fails on (default: 1 and 3); ``sometimes: true`` marks a test that
+fails or passes with the timing (it is not reported when it passes).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ SHARD_COUNTS = (1, 3)
 class Expected:
     reasons: dict[str, dict[str, str]]
     tests: dict[str, tuple[str, tuple[int, ...]]]
+    sometimes: set[str] = field(default_factory=set)
 
     def listed(self, shards: int) -> dict[str, str]:
         """test id -> reason, for the tests that may fail on ``shards`` shards."""
@@ -43,7 +45,12 @@ def load_expected(path: Path) -> Expected:
         if set(reason) != {"title", "why"}:
             raise ValueError(f"{path}: reason {name!r} needs exactly 'title' and 'why'")
     tests: dict[str, tuple[str, tuple[int, ...]]] = {}
+    sometimes = set()
     for test, entry in (document.get("tests") or {}).items():
+        if set(entry) - {"reason", "shards", "sometimes"}:
+            raise ValueError(f"{path}: {test}: unknown keys {sorted(set(entry) - {'reason', 'shards', 'sometimes'})}")
+        if entry.get("sometimes"):
+            sometimes.add(test)
         reason = entry["reason"]
         if reason not in reasons:
             raise ValueError(f"{path}: {test} names an unknown reason {reason!r}")
@@ -51,7 +58,7 @@ def load_expected(path: Path) -> Expected:
         if not counts or not set(counts) <= set(SHARD_COUNTS):
             raise ValueError(f"{path}: {test}: shards must be a non-empty subset of {list(SHARD_COUNTS)}")
         tests[test] = (reason, counts)
-    return Expected(reasons, tests)
+    return Expected(reasons, tests, sometimes)
 
 
 def readme_table(expected: Expected) -> str:
@@ -76,7 +83,7 @@ def compare(expected: Expected, shards: int, outcomes: dict[str, str], complete:
     for test, outcome in sorted(outcomes.items()):
         if outcome == "passed":
             report.passed += 1
-            if test in listed:
+            if test in listed and test not in expected.sometimes:
                 report.now_passing.append((test, listed[test]))
         elif outcome in ("failed", "error"):
             report.failed += 1

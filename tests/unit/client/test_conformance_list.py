@@ -39,3 +39,12 @@ def test_comparison_reports_unlisted_failures_and_listed_passes():
     complete = compare(EXPECTED, 3, {}, complete=True)
     assert len(complete.now_passing) == len(EXPECTED.listed(3)), "a listed test that did not run counts as passing"
     assert compare(EXPECTED, 1, {listed: "passed"}, complete=False).now_passing == []
+
+
+def test_a_test_marked_sometimes_may_pass_or_fail():
+    test = next(iter(EXPECTED.sometimes))
+    reason, counts = EXPECTED.tests[test]
+    for outcome in ("passed", "failed"):
+        report = compare(EXPECTED, counts[0], {test: outcome}, complete=False)
+        assert report.now_passing == [] and report.unlisted == []
+    assert reason == "background-commands"
