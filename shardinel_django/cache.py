@@ -10,6 +10,8 @@
 Timeouts: None keeps a key forever, 0 (or less) expires it at once, the default is TIMEOUT.
 get_many/set_many/delete_many use the client's shard-split MGET/MSET/DEL (set_many with a
 timeout: one pipeline, grouped by shard); clear() UNLINKs only this cache's keys on every shard.
+The async methods (aget, aset_many, aincr, aclear, ...) do the same through the running event loop's
+shardinel.asyncio client, not in threads.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from typing import Any, Iterable, Optional
 from django.conf import settings as django_settings
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 from django.core.exceptions import ImproperlyConfigured
-from asgiref.sync import sync_to_async  # Django's own dependency; imported after Django for a clear ImportError
 from shardinel.redis_import import AuthenticationError, RedisConnectionError, RedisError, RedisTimeoutError
 
+from .client_calls import Operation, Pipeline, arun, async_method, call, run, sync_method
 from .connections import ClientHandle, CredentialsRejectedError
 from .keyspace import cache_pattern, unlink_matching
 from .options import parse_client_settings
@@ -96,148 +98,145 @@ class ShardedSentinelCache(BaseCache):
             return fallback
         raise exc
 
-    def get(self, key: Any, default: Any = None, version: Optional[int] = None) -> Any:
+    def _run(self, operation: Operation) -> Any:
+        return run(operation, self._handle.get)
+
+    async def _arun(self, operation: Operation) -> Any:
+        return await arun(operation, self._handle.aget)
+
+    # Each operation once, as steps (client_calls): the sync method runs them on the shared client, the async one
+    # on the event loop's asyncio client.
+    def _get(self, key: Any, default: Any = None, version: Optional[int] = None) -> Operation:
         key = self.make_and_validate_key(key, version=version)
         try:
-            value = self._handle.get().get(key)
+            value = yield call("get", key)
         except RedisError as exc:
             return self._failed("get", exc, default)
         return default if value is None else self._serializer.loads(value)
 
-    def set(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Optional[int] = None) -> None:
+    def _set(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Optional[int] = None) -> Operation:
         key = self.make_and_validate_key(key, version=version)
         expiry = self._expiry_ms(timeout)
         data = self._serializer.dumps(value)
         try:
             if expiry is not None and expiry <= 0:
-                self._handle.get().delete(key)
+                yield call("delete", key)
             else:
-                self._handle.get().set(key, data, px=expiry)
+                yield call("set", key, data, px=expiry)
         except RedisError as exc:
             self._failed("set", exc, None)
 
-    def add(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Optional[int] = None) -> bool:
+    def _add(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Optional[int] = None) -> Operation:
         key = self.make_and_validate_key(key, version=version)
         expiry = self._expiry_ms(timeout)
         data = self._serializer.dumps(value)
         try:
-            client = self._handle.get()
             if expiry is not None and expiry <= 0:
-                return not client.exists(key)
-            return bool(client.set(key, data, px=expiry, nx=True))
+                return not (yield call("exists", key))
+            return bool((yield call("set", key, data, px=expiry, nx=True)))
         except RedisError as exc:
             return bool(self._failed("add", exc, False))
 
-    def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: Optional[int] = None) -> bool:
+    def _touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: Optional[int] = None) -> Operation:
         key = self.make_and_validate_key(key, version=version)
         expiry = self._expiry_ms(timeout)
         try:
-            client = self._handle.get()
             if expiry is None:
-                return bool(client.eval(PERSIST_SCRIPT, 1, key))
+                return bool((yield call("eval", PERSIST_SCRIPT, 1, key)))
             if expiry <= 0:
-                return bool(client.delete(key))
-            return bool(client.pexpire(key, expiry))
+                return bool((yield call("delete", key)))
+            return bool((yield call("pexpire", key, expiry)))
         except RedisError as exc:
             return bool(self._failed("touch", exc, False))
 
-    def delete(self, key: Any, version: Optional[int] = None) -> bool:
+    def _delete(self, key: Any, version: Optional[int] = None) -> Operation:
         key = self.make_and_validate_key(key, version=version)
         try:
-            return bool(self._handle.get().delete(key))
+            return bool((yield call("delete", key)))
         except RedisError as exc:
             return bool(self._failed("delete", exc, False))
 
-    def has_key(self, key: Any, version: Optional[int] = None) -> bool:
+    def _has_key(self, key: Any, version: Optional[int] = None) -> Operation:
         key = self.make_and_validate_key(key, version=version)
         try:
-            return int(self._handle.get().exists(key)) == 1
+            return int((yield call("exists", key))) == 1
         except RedisError as exc:
             return bool(self._failed("has_key", exc, False))
 
-    def incr(self, key: Any, delta: int = 1, version: Optional[int] = None) -> Any:
+    def _incr(self, key: Any, delta: int = 1, version: Optional[int] = None) -> Operation:
         made = self.make_and_validate_key(key, version=version)
         try:
-            value = self._handle.get().eval(INCR_SCRIPT, 1, made, int(delta))
+            value = yield call("eval", INCR_SCRIPT, 1, made, int(delta))
         except RedisError as exc:
             return self._failed("incr", exc, None)
         if value is None:
             raise ValueError(f"Key '{key}' not found")
         return int(value)
 
-    def decr(self, key: Any, delta: int = 1, version: Optional[int] = None) -> Any:
-        return self.incr(key, -delta, version=version)
+    def _decr(self, key: Any, delta: int = 1, version: Optional[int] = None) -> Operation:
+        return (yield from self._incr(key, -delta, version=version))
 
-    def get_many(self, keys: Iterable[Any], version: Optional[int] = None) -> dict[Any, Any]:
+    def _get_many(self, keys: Iterable[Any], version: Optional[int] = None) -> Operation:
         made = {self.make_and_validate_key(key, version=version): key for key in keys}
         if not made:
             return {}
         try:
-            values = self._handle.get().mget(list(made))
+            values = yield call("mget", list(made))
         except RedisError as exc:
             return dict(self._failed("get_many", exc, {}))
         loads = self._serializer.loads
         return {made[key]: loads(value) for key, value in zip(made, values) if value is not None}
 
-    def set_many(self, data: dict[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: Optional[int] = None) -> list[Any]:
+    def _set_many(self, data: dict[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: Optional[int] = None) -> Operation:
         if not data:
             return []
         dumps = self._serializer.dumps
         made = {self.make_and_validate_key(key, version=version): dumps(value) for key, value in data.items()}
         expiry = self._expiry_ms(timeout)
         try:
-            client = self._handle.get()
             if expiry is None:
-                client.mset(made)
+                yield call("mset", made)
             elif expiry <= 0:
-                client.delete(*made)
+                yield call("delete", *made)
             else:
-                pipe = client.pipeline(transaction=False)
-                for key, value in made.items():
-                    pipe.set(key, value, px=expiry)
-                pipe.execute()
+                yield Pipeline([call("set", key, value, px=expiry) for key, value in made.items()])
         except RedisError as exc:
             return list(self._failed("set_many", exc, list(data)))
         return []
 
-    def delete_many(self, keys: Iterable[Any], version: Optional[int] = None) -> None:
+    def _delete_many(self, keys: Iterable[Any], version: Optional[int] = None) -> Operation:
         made = [self.make_and_validate_key(key, version=version) for key in keys]
         if not made:
             return
         try:
-            self._handle.get().delete(*made)
+            yield call("delete", *made)
         except RedisError as exc:
             self._failed("delete_many", exc, None)
 
-    def clear(self) -> bool:
+    def _clear(self) -> Operation:
         """UNLINK every key of this cache (KEY_PREFIX, any version) on every shard; other keys stay."""
         pattern = cache_pattern(self.key_func, self.key_prefix, self._where)
         try:
-            unlink_matching(self._handle.get(), pattern)
+            yield from unlink_matching(pattern)
         except RedisError as exc:
             return bool(self._failed("clear", exc, False))
         return True
 
+    get, aget = sync_method(_get), async_method(_get)
+    set, aset = sync_method(_set), async_method(_set)
+    add, aadd = sync_method(_add), async_method(_add)
+    touch, atouch = sync_method(_touch), async_method(_touch)
+    delete, adelete = sync_method(_delete), async_method(_delete)
+    has_key, ahas_key = sync_method(_has_key), async_method(_has_key)
+    incr, aincr = sync_method(_incr), async_method(_incr)
+    decr, adecr = sync_method(_decr), async_method(_decr)
+    get_many, aget_many = sync_method(_get_many), async_method(_get_many)
+    set_many, aset_many = sync_method(_set_many), async_method(_set_many)
+    delete_many, adelete_many = sync_method(_delete_many), async_method(_delete_many)
+    clear, aclear = sync_method(_clear), async_method(_clear)
+
     def close(self, **kwargs: Any) -> None:
         """Django calls this after every request; the shared client stays open (see connections.close_all)."""
 
-    # The base class's async get_many/set_many/delete_many/has_key/incr loop over single-key calls or
-    # read-modify-write; these run the sync versions above in a thread instead.
-    async def aget_many(self, keys: Iterable[Any], version: Optional[int] = None) -> dict[Any, Any]:
-        return await sync_to_async(self.get_many, thread_sensitive=True)(list(keys), version)
-
-    async def aset_many(self, data: dict[Any, Any], timeout: Any = DEFAULT_TIMEOUT,
-                        version: Optional[int] = None) -> list[Any]:
-        return await sync_to_async(self.set_many, thread_sensitive=True)(data, timeout, version)
-
-    async def adelete_many(self, keys: Iterable[Any], version: Optional[int] = None) -> None:
-        return await sync_to_async(self.delete_many, thread_sensitive=True)(list(keys), version)
-
-    async def ahas_key(self, key: Any, version: Optional[int] = None) -> bool:
-        return await sync_to_async(self.has_key, thread_sensitive=True)(key, version)
-
-    async def aincr(self, key: Any, delta: int = 1, version: Optional[int] = None) -> Any:
-        return await sync_to_async(self.incr, thread_sensitive=True)(key, delta, version)
-
-    async def adecr(self, key: Any, delta: int = 1, version: Optional[int] = None) -> Any:
-        return await sync_to_async(self.incr, thread_sensitive=True)(key, -delta, version)
+    async def aclose(self, **kwargs: Any) -> None:
+        """Django calls this after every request; the event loop's client stays open (see connections)."""

@@ -32,6 +32,7 @@ from shardinel.errors import CrossShardError
 from shardinel.redis_import import RedisConnectionError, RedisTimeoutError, ResponseError
 
 from .cache import cache_alias
+from .client_calls import run
 from .connections import ClientHandle
 from .keyspace import unlink_matching
 from .options import parse_client_settings
@@ -129,7 +130,7 @@ class ShardedSentinelClient(DefaultClient):
         if not pattern.strip("*"):
             raise ImproperlyConfigured(f"{self._where}: clear() would match every key ({pattern!r}); set a KEY_PREFIX")
         try:
-            unlink_matching(client, pattern)
+            run(unlink_matching(pattern), lambda: client)
         except DJANGO_REDIS_ERRORS as exc:
             raise ConnectionInterrupted(connection=client) from exc
 

@@ -7,6 +7,8 @@ from typing import Any, Callable
 
 from django.core.exceptions import ImproperlyConfigured
 
+from .client_calls import Operation, call
+
 GLOB_SPECIAL = re.compile(r"([\\*?\[\]])")
 BATCH = 500
 
@@ -24,15 +26,15 @@ def cache_pattern(key_func: Callable[[str, str, Any], str], key_prefix: str, whe
     return pattern
 
 
-def unlink_matching(client: Any, pattern: str, scan_count: int = 1000) -> int:
-    """UNLINK every key matching pattern on every shard; returns how many were removed."""
+def unlink_matching(pattern: str, scan_count: int = 1000) -> Operation:
+    """Steps (client_calls) that UNLINK every key matching pattern on every shard; how many were removed."""
     removed = 0
     batch: list[Any] = []
-    for key in client.scan_iter(match=pattern, count=scan_count):
-        batch.append(key)
-        if len(batch) >= BATCH:
-            removed += int(client.unlink(*batch))
-            batch = []
-    if batch:
-        removed += int(client.unlink(*batch))
+    cursor = None
+    while cursor != 0:
+        cursor, keys = yield call("scan", cursor or 0, match=pattern, count=scan_count)
+        batch.extend(keys)
+        while len(batch) >= BATCH or (cursor == 0 and batch):
+            removed += int((yield call("unlink", *batch[:BATCH])))
+            batch = batch[BATCH:]
     return removed

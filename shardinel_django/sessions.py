@@ -21,6 +21,7 @@ from django.contrib.sessions.backends.base import CreateError, SessionBase, Upda
 from django.core.exceptions import ImproperlyConfigured
 from shardinel.redis_import import AuthenticationError
 
+from .client_calls import Local, Operation, arun, async_method, call, run, sync_method
 from .connections import ClientHandle
 from .options import ClientSettings, parse_client_settings
 
@@ -76,7 +77,8 @@ def session_handle() -> ClientHandle:
 
 
 class SessionStore(SessionBase):
-    """Django sessions on the shards that Sentinel monitors."""
+    """Django sessions on the shards that Sentinel monitors; the async methods (aload, asave, aexists, ...) use the
+    running event loop's shardinel.asyncio client."""
 
     def __init__(self, session_key: Optional[str] = None) -> None:
         self._handle = session_handle()
@@ -89,62 +91,69 @@ class SessionStore(SessionBase):
     def _client(self) -> Any:
         return self._handle.get()
 
-    def load(self) -> dict[str, Any]:
+    def _run(self, operation: Operation) -> Any:
         try:
-            data = self._client().get(self._redis_key(self._get_or_create_session_key()))
+            return run(operation, self._handle.get)
         except AuthenticationError as exc:
             raise self._handle.credentials_error(exc) from exc
+
+    async def _arun(self, operation: Operation) -> Any:
+        try:
+            return await arun(operation, self._handle.aget)
+        except AuthenticationError as exc:
+            raise self._handle.credentials_error(exc) from exc
+
+    # Each operation once, as steps (client_calls), for the sync and the async method. Session keys come from
+    # Django's own helpers (their async forms ask with aexists()).
+    def _load(self) -> Operation:
+        session_key = yield Local(self._get_or_create_session_key, getattr(self, "_aget_or_create_session_key", None))
+        data = yield call("get", self._redis_key(session_key))
         if data is None:
             self._session_key = None
             return {}
-        return self.decode(data.decode("ascii") if isinstance(data, bytes) else data)  # type: ignore[no-any-return]
+        return self.decode(data.decode("ascii") if isinstance(data, bytes) else data)
 
-    def exists(self, session_key: Optional[str]) -> bool:
+    def _exists(self, session_key: Optional[str]) -> Operation:
         if not session_key:
             return False
-        try:
-            return int(self._client().exists(self._redis_key(session_key))) == 1
-        except AuthenticationError as exc:
-            raise self._handle.credentials_error(exc) from exc
+        return int((yield call("exists", self._redis_key(session_key)))) == 1
 
-    def create(self) -> None:
+    def _create(self) -> Operation:
         for _attempt in range(CREATE_ATTEMPTS):
-            self._session_key = self._get_new_session_key()
+            self._session_key = yield Local(self._get_new_session_key, getattr(self, "_aget_new_session_key", None))
             try:
-                self.save(must_create=True)
+                yield from self._save(must_create=True)
             except CreateError:
                 continue
             self.modified = True
             return
         raise RuntimeError(f"no unused session key found in {CREATE_ATTEMPTS} attempts")
 
-    def save(self, must_create: bool = False) -> None:
+    def _save(self, must_create: bool = False) -> Operation:
         if self.session_key is None:
-            self.create()
+            yield from self._create()
             return
         data = self.encode(self._get_session(no_load=must_create))
         age = self.get_expiry_age()
         key = self._redis_key(self.session_key)
-        try:
-            client = self._client()
-            if age <= 0:
-                client.delete(key)
-                return
-            stored = client.set(key, data, ex=age, nx=must_create, xx=not must_create)
-        except AuthenticationError as exc:
-            raise self._handle.credentials_error(exc) from exc
-        if not stored:
+        if age <= 0:
+            yield call("delete", key)
+            return
+        if not (yield call("set", key, data, ex=age, nx=must_create, xx=not must_create)):
             raise CreateError if must_create else UpdateError
 
-    def delete(self, session_key: Optional[str] = None) -> None:
+    def _delete(self, session_key: Optional[str] = None) -> Operation:
         if session_key is None:
             if self.session_key is None:
                 return
             session_key = self.session_key
-        try:
-            self._client().delete(self._redis_key(session_key))
-        except AuthenticationError as exc:
-            raise self._handle.credentials_error(exc) from exc
+        yield call("delete", self._redis_key(session_key))
+
+    load, aload = sync_method(_load), async_method(_load)
+    exists, aexists = sync_method(_exists), async_method(_exists)
+    create, acreate = sync_method(_create), async_method(_create)
+    save, asave = sync_method(_save), async_method(_save)
+    delete, adelete = sync_method(_delete), async_method(_delete)
 
     @classmethod
     def clear_expired(cls) -> None:

@@ -12,16 +12,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Optional
 
-from .addresses import Address
 from .client_arguments import FORBIDDEN_REDIS_KWARGS
-from .client_base import ShardedClientBase
+from .client_base import ShardedClientBase, ShellClasses
 from .client_core import Shard
 from .command_steps import execute, scan, single_key_commands
 from .effects import Procedure
 from .failover_steps import ready_shard
 from .pipeline import ShardedPipeline
 from .pubsub import ShardedPubSub
-from .redis_import import CoreCommands, Lock, Monitor, NoBackoff, RedisError, RedisModuleCommands, Retry, WatchError, redis
+from .redis_import import CoreCommands, Lock, Monitor, RedisError, RedisModuleCommands, Retry, WatchError, redis
 from .shard_pools import ShardConnectionPools
 from .switch_listener import SwitchListener
 from .sync_io import SyncIO
@@ -72,24 +71,16 @@ class ShardedSentinelClient(ShardedClientBase, RedisModuleCommands, CoreCommands
     fixed and no layout is read.
     """
 
+    _classes = ShellClasses(getattr(redis, "Redis", None), Retry, threading.Event, ShardedPipeline, ShardedPubSub, Lock,
+                            Monitor, ShardConnectionPools)
+
     def _require_redis(self) -> None:
         if redis is None:
             raise ImportError("shardinel needs the redis package (pip install redis)")
 
-    @property
-    def _redis_class(self) -> Any:  # type: ignore[override]
-        return redis.Redis
-
-    def _no_retry(self) -> Any:
-        return Retry(NoBackoff(), 0)
-
-    def _new_event(self) -> threading.Event:
-        return threading.Event()
-
     def _open(self) -> None:
         self._lock = threading.Lock()
         self._executor: Optional[ThreadPoolExecutor] = None
-        self._sentinels: dict[Address, Any] = {}
         self._stopped = threading.Event()
         self._layout_thread: Optional[threading.Thread] = None
         self._io = SyncIO(self._sentinel_client, self._pool)
@@ -99,9 +90,7 @@ class ShardedSentinelClient(ShardedClientBase, RedisModuleCommands, CoreCommands
                 self._layout_thread = threading.Thread(target=self._follow_layout, name="shardinel-layout", daemon=True)
                 self._layout_thread.start()
             if self._core.settings.follow_switch_events:
-                self._listener = SwitchListener(self._core, self._io,
-                                                lambda address: redis.Redis(host=address[0], port=address[1],
-                                                                            **self._sentinel_kwargs()))
+                self._listener = SwitchListener(self._core, self._io, self._new_sentinel_client)
                 self._listener.start()
         except BaseException:
             self.close()
@@ -109,13 +98,6 @@ class ShardedSentinelClient(ShardedClientBase, RedisModuleCommands, CoreCommands
 
     def _run(self, procedure: Procedure) -> Any:
         return self._io.run(procedure)
-
-    def _sentinel_client(self, address: Address) -> Any:
-        with self._lock:
-            client = self._sentinels.get(address)
-            if client is None:
-                client = self._sentinels[address] = redis.Redis(host=address[0], port=address[1], **self._sentinel_kwargs())
-            return client
 
     def _pool(self) -> ThreadPoolExecutor:
         with self._lock:
@@ -134,21 +116,20 @@ class ShardedSentinelClient(ShardedClientBase, RedisModuleCommands, CoreCommands
         """The shard, once no failover holds it (for callers that use its redis-py client directly)."""
         return self._io.run(ready_shard(self._core, name))  # type: ignore[no-any-return]
 
+    def _master_client(self, name: str) -> Any:
+        return self._ready_shard(name).client
+
     # command execution ---------------------------------------------------------------------
     def execute_command(self, *args: Any, **options: Any) -> Any:
-        core = self._core
-        if core.closed:
-            raise core.closed_error()
-        if args[0] in core.fast_commands and len(args) > 1:
-            shard = core.fast_shard(args[1])
-            if shard is not None:
-                client = shard.client
-                try:
-                    return client.execute_command(*args, **options)
-                except (RedisError, OSError, ValueError, AttributeError) as exc:
-                    if not core.retry_on_full_path(shard, client, exc):
-                        raise
-        return self._io.run(execute(core, args, options))
+        shard = self._core.fast_shard(args)
+        if shard is not None:
+            client = shard.client
+            try:
+                return client.execute_command(*args, **options)
+            except (RedisError, OSError, ValueError, AttributeError) as exc:
+                if not self._core.retry_on_full_path(shard, client, exc):
+                    raise
+        return self._io.run(execute(self._core, args, options))
 
     @property
     def _fast_commands(self) -> frozenset[str]:
@@ -171,12 +152,6 @@ class ShardedSentinelClient(ShardedClientBase, RedisModuleCommands, CoreCommands
         """SCAN over every shard in turn (see command_steps.scan): the cursor encodes the shard."""
         return self._io.run(scan(self._core, cursor, match, count, _type, kwargs))  # type: ignore[no-any-return]
 
-    def pipeline(self, transaction: bool = True, shard_hint: Optional[str] = None) -> "ShardedPipeline":
-        """A pipeline, as redis-py's: ``transaction=True`` (the default) is one MULTI/EXEC, so its keys must be on
-        one shard (CrossShardError otherwise); ``transaction=False`` batches across shards, in parallel, results in
-        call order."""
-        return ShardedPipeline(self, transaction, shard_hint)
-
     def transaction(self, func: Callable[[Any], Any], *watches: Any, shard_hint: Optional[str] = None,
                     value_from_callable: bool = False, watch_delay: Optional[float] = None) -> Any:
         """redis-py's transaction(): run ``func(pipe)`` with ``watches`` watched, and again after every WatchError.
@@ -194,46 +169,6 @@ class ShardedSentinelClient(ShardedClientBase, RedisModuleCommands, CoreCommands
                     if watch_delay is not None and watch_delay > 0:
                         time.sleep(watch_delay)
 
-    def lock(self, name: Any, timeout: Optional[float] = None, sleep: float = 0.1,  # pylint: disable=too-many-arguments
-             blocking: bool = True, blocking_timeout: Optional[float] = None, lock_class: Any = None,
-             thread_local: bool = True, raise_on_release_error: bool = True) -> Any:
-        """redis-py's Lock (or ``lock_class``) on the shard that holds ``name``: its scripts are loaded on every shard."""
-        options: dict[str, Any] = {"timeout": timeout, "sleep": sleep, "blocking": blocking,
-                                   "blocking_timeout": blocking_timeout, "thread_local": thread_local}
-        if raise_on_release_error is not True:
-            options["raise_on_release_error"] = raise_on_release_error
-        return (lock_class or Lock)(self, name, **options)
-
-    def pubsub(self, **kwargs: Any) -> ShardedPubSub:
-        """redis-py's PubSub: channels and patterns on one shard's master (PUBLISH reaches every shard), shard
-        channels on the shard that owns each (see pubsub.ShardedPubSub)."""
-        routing = self._core.routing
-        home = routing.shards[next(self._core.pubsub_turn) % len(routing.shards)]
-        return ShardedPubSub(home, self.shard_for, lambda name: self._ready_shard(name).client.connection_pool, **kwargs)
-
-    def monitor(self, shard: Optional[str] = None) -> Any:
-        """redis-py's Monitor on one shard's master; ``shard`` may be left out when there is only one."""
-        if shard is None:
-            if len(self.shards) != 1:
-                raise ValueError(f"monitor() watches one server: name the shard, one of {', '.join(self.shards)}")
-            shard = self.shards[0]
-        return Monitor(self._ready_shard(shard).client.connection_pool)
-
-    def shard_client(self, name: str) -> Any:
-        """The redis-py Redis client of the shard's current master, for commands about that one server (INFO,
-        CONFIG, CLIENT, ...). It does not follow a later failover: ask again for the new master's."""
-        return self._ready_shard(name).client
-
-    @property
-    def connection_pool(self) -> ShardConnectionPools:
-        """Each shard's redis-py ConnectionPool by shard name (``client.connection_pool["shard1"]``), with the
-        pool methods that apply to all of them (disconnect, reset, get_encoder, connection_kwargs)."""
-        return ShardConnectionPools(self)
-
-    def get_connection_kwargs(self) -> dict[str, Any]:
-        """The redis-py connection arguments every shard's connections share (host and port differ)."""
-        return self.connection_pool.connection_kwargs
-
     # lifecycle -----------------------------------------------------------------------------
     def close(self) -> None:
         """Stop the listener thread and worker threads, and close every connection."""
@@ -248,10 +183,7 @@ class ShardedSentinelClient(ShardedClientBase, RedisModuleCommands, CoreCommands
             self._listener.stop()
         if executor is not None:
             executor.shutdown(wait=True)
-        with self._lock:
-            clients = self._core.take_clients() + list(self._sentinels.values())
-            self._sentinels = {}
-        for client in clients:
+        for client in self._core.take_clients() + self._take_sentinel_clients():
             client.close()
 
     def __enter__(self) -> "ShardedSentinelClient":

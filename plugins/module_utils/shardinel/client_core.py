@@ -182,11 +182,16 @@ class ClientCore:  # pylint: disable=too-many-instance-attributes
         fast = self.single_key_set()
         self.fast_commands = fast - self.command_keys.write_commands() if self.durable is not None else fast
 
-    def fast_shard(self, key: Any) -> Optional[Shard]:
-        """The shard a single-key command may be sent to at once, or None when it needs the full path (its slot is
-        moving, the layout's lease ran out, a failover holds the shard)."""
+    def fast_shard(self, args: Sequence[Any]) -> Optional[Shard]:
+        """The shard a command may be sent to at once, or None when it takes the full path: it is not a single-key
+        command on the master, its slot is moving, the layout's lease ran out, or a failover holds the shard.
+        Raises the closed client's error."""
+        if self.closed:
+            raise self.closed_error()
+        if args[0] not in self.fast_commands or len(args) < 2:
+            return None
         routing = self.routing
-        slot = key_slot(key)
+        slot = key_slot(args[1])
         follower = self.follower
         if (routing.previous is not None and routing.is_moving(slot)) or (
                 follower is not None and time.monotonic() >= follower.lease_end):

@@ -8,7 +8,7 @@ shardinel.asyncio's client with redis.asyncio; the decisions between two request
 
 from __future__ import annotations
 
-from typing import Any, Dict, Generator, NamedTuple, Sequence, Tuple
+from typing import Any, Dict, Generator, NamedTuple, Optional, Sequence, Tuple
 
 Procedure = Generator[Any, Any, Any]
 Command = Tuple[Tuple[Any, ...], Dict[str, Any]]
@@ -61,6 +61,20 @@ class AskEach(NamedTuple):
     args: Tuple[Any, ...]
 
 
+class Subscribe(NamedTuple):
+    """SUBSCRIBE to ``channels`` on a redis-py PubSub (its confirmations come as messages)."""
+
+    pubsub: Any
+    channels: Tuple[str, ...]
+
+
+class NextMessage(NamedTuple):
+    """The PubSub's next message within ``timeout`` s, or None."""
+
+    pubsub: Any
+    timeout: float
+
+
 class Sleep(NamedTuple):
     seconds: float
 
@@ -83,6 +97,54 @@ class Together(NamedTuple):
     raised."""
 
     procedures: Sequence[Procedure]
+
+
+class Steps:
+    """A procedure being run: iterate for the effect it waits on, then ``reply(result)`` or ``fail(error)``; once it
+    ended, ``result()`` is its return value or raises its error. As a context manager it closes the procedure on
+    the way out, so that a run stopped by an error of the shell's (a cancelled task) runs its ``finally`` clauses."""
+
+    def __init__(self, procedure: Procedure) -> None:
+        self._procedure = procedure
+        self._effect: Any = None
+        self._done = False
+        self._value: Any = None
+        self._error: Optional[BaseException] = None
+        self._advance(procedure.send, None)
+
+    def _advance(self, step: Any, argument: Any) -> None:
+        try:
+            self._effect = step(argument)
+        except StopIteration as stop:
+            self._done, self._value = True, stop.value
+        except BaseException as exc:  # pylint: disable=broad-except  # the procedure's own error, raised by result()
+            self._done, self._error = True, exc
+
+    def __iter__(self) -> "Steps":
+        return self
+
+    def __next__(self) -> Any:
+        if self._done:
+            raise StopIteration
+        return self._effect
+
+    def reply(self, value: Any) -> None:
+        self._advance(self._procedure.send, value)
+
+    def fail(self, error: BaseException) -> None:
+        self._advance(self._procedure.throw, error)
+
+    def result(self) -> Any:
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
+        return self._value
+
+    def __enter__(self) -> "Steps":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._procedure.close()
 
 
 def send(client: Any, args: Tuple[Any, ...], options: Dict[str, Any]) -> Procedure:

@@ -1,9 +1,9 @@
 """Following every Sentinel's failover events: where each subscription stands (no I/O here).
 
-The sync client subscribes in one thread per Sentinel (switch_listener), the asyncio client in one task per
-Sentinel; each sends the SUBSCRIBE commands of SUBSCRIPTIONS in order and feeds every message it reads to a
-SubscriptionProgress, which says when all channels are confirmed (then the client re-asks every shard's master,
-since switches may have been missed while it was not subscribed) and which failover event a message carries.
+The sync client follows each Sentinel in a thread (switch_listener), the asyncio client in a task; both run
+``follow_sentinel`` on a PubSub connection: it subscribes to the channels of SUBSCRIPTIONS in order, re-asks every
+shard's master once all are confirmed (switches may have been missed while it was not subscribed), and hands each
+failover event to failover_steps.follow_event, until the client closes.
 A Sentinel whose ACL lets the client user subscribe to +switch-master only (older deployments) refuses the
 failover-state channels with NOPERM: it is still followed for switches, and listed as limited.
 """
@@ -15,7 +15,11 @@ import time
 from typing import Any, Optional
 
 from .addresses import Address, format_address
+from .client_core import ClientCore
+from .effects import NextMessage, Procedure, Subscribe
 from .failover_events import CHANNELS, SWITCH_MASTER, FailoverEvent, parse_event
+from .failover_steps import follow_event, resync
+from .redis_import import NoPermissionError
 
 FAILOVER_STATE_CHANNELS = tuple(c for c in CHANNELS if c != SWITCH_MASTER)
 SUBSCRIPTIONS = ((SWITCH_MASTER,), FAILOVER_STATE_CHANNELS)
@@ -107,3 +111,24 @@ class ListenerStatus:
         """Sentinels that refused the failover-state channels (NOPERM): no pauses from their events."""
         with self.changed:
             return sorted(format_address(a) for a in self._limited)
+
+
+def follow_sentinel(core: ClientCore, status: ListenerStatus, address: Address, pubsub: Any) -> Procedure:
+    """Follow one Sentinel's failover events on a PubSub connection until the client closes (or an error ends it)."""
+    for channels in SUBSCRIPTIONS:
+        yield Subscribe(pubsub, channels)
+    progress = SubscriptionProgress()
+    sentinel = format_address(address)
+    while not core.closed:
+        try:
+            message = yield NextMessage(pubsub, POLL_INTERVAL_S)
+        except NoPermissionError as exc:
+            if not progress.refused():
+                raise
+            status.last_error, message = exc, None
+        event, confirmed = progress.read(message)
+        if confirmed:
+            yield from resync(core)
+            status.mark(address, True, progress.limited)
+        if event is not None:
+            yield from follow_event(core, sentinel, event)

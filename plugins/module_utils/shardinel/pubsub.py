@@ -11,67 +11,16 @@ from all of them. With one shard this is redis-py's PubSub unchanged.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from .redis_import import PubSub
-
-try:
-    from redis.typing import Subscription
-except ImportError:  # redis-py before 8: handlers only as keyword arguments
-    Subscription = None
-
-POLL_SLICE_S = 0.01
+from .shard_channels import ShardedPubSubBase, channels_by_shard, poll_pauses, subscriptions_by_shard
 
 
-def _subscriptions(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[Any, Any]:
-    """{channel: handler or None} from redis-py's ssubscribe arguments (names, lists of names, Subscription objects)."""
-    found: dict[Any, Any] = {}
-    for arg in args:
-        for item in (arg if isinstance(arg, (list, tuple)) else [arg]):
-            if Subscription is not None and isinstance(item, Subscription):
-                found[item.name] = item.handler
-            else:
-                found[item] = None
-    found.update(kwargs)
-    return found
-
-
-def _arguments(subscriptions: dict[Any, Any]) -> tuple[list[Any], dict[str, Any]]:
-    """redis-py ssubscribe arguments for {channel: handler}: positional names, and handlers by name."""
-    names: list[Any] = []
-    handlers: dict[str, Any] = {}
-    for channel, handler in subscriptions.items():
-        if handler is None:
-            names.append(channel)
-        elif Subscription is not None:
-            names.append(Subscription(channel, handler))
-        else:
-            handlers[channel.decode() if isinstance(channel, bytes) else str(channel)] = handler
-    return names, handlers
-
-
-class ShardedPubSub(PubSub):  # type: ignore[misc]
+class ShardedPubSub(ShardedPubSubBase, PubSub):  # type: ignore[misc]
     """``route(channel)`` names the shard of a shard channel; ``pool_of(shard)`` gives that shard's connection pool."""
 
-    def __init__(self, home: str, route: Callable[[Any], str], pool_of: Callable[[str], Any], **kwargs: Any) -> None:
-        self._home = home
-        self._route = route
-        self._pool_of = pool_of
-        self._kwargs = kwargs
-        self._others: dict[str, Any] = {}
-        super().__init__(pool_of(home), **kwargs)
-
-    @property
-    def shard(self) -> str:
-        """The shard whose master this PubSub's own connection (channels and patterns) is on."""
-        return self._home
-
-    def _other(self, shard: str) -> Any:
-        other = self._others.get(shard)
-        if other is None:
-            kwargs = dict(self._kwargs, encoder=self.encoder)
-            other = self._others[shard] = PubSub(self._pool_of(shard), **kwargs)
-        return other
+    _plain_class = PubSub
 
     def reset(self) -> None:
         others, self._others = getattr(self, "_others", {}), {}
@@ -91,11 +40,7 @@ class ShardedPubSub(PubSub):  # type: ignore[misc]
 
     def ssubscribe(self, *args: Any, target_node: Any = None, **kwargs: Any) -> None:
         del target_node
-        groups: dict[str, dict[Any, Any]] = {}
-        for channel, handler in _subscriptions(args, kwargs).items():
-            groups.setdefault(self._route(channel), {})[channel] = handler
-        for shard, subscriptions in groups.items():
-            names, handlers = _arguments(subscriptions)
+        for shard, (names, handlers) in subscriptions_by_shard(self._route, args, kwargs).items():
             if shard == self._home:
                 super().ssubscribe(*names, **handlers)
             else:
@@ -110,10 +55,7 @@ class ShardedPubSub(PubSub):  # type: ignore[misc]
             for other in others:
                 other.sunsubscribe()
             return
-        groups: dict[str, list[Any]] = {}
-        for channel in _subscriptions(args, {}):
-            groups.setdefault(self._route(channel), []).append(channel)
-        for shard, channels in groups.items():
+        for shard, channels in channels_by_shard(self._route, args).items():
             if shard == self._home:
                 super().sunsubscribe(*channels)
             else:
@@ -123,19 +65,17 @@ class ShardedPubSub(PubSub):  # type: ignore[misc]
         others = [other for other in self._others.values() if other.subscribed]
         if not others:
             return super().get_message(ignore_subscribe_messages, timeout)
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            for source in [self] + others:
-                if source is self:
-                    message = super().get_message(ignore_subscribe_messages, 0.0) if self.connection else None
-                else:
-                    message = source.get_message(ignore_subscribe_messages, 0.0)
+        for pause in poll_pauses(timeout):
+            time.sleep(pause)
+            if self.connection:
+                message = super().get_message(ignore_subscribe_messages, 0.0)
                 if message is not None:
                     return message
-            remaining = POLL_SLICE_S if deadline is None else deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            time.sleep(min(POLL_SLICE_S, remaining))
+            for other in others:
+                message = other.get_message(ignore_subscribe_messages, 0.0)
+                if message is not None:
+                    return message
+        return None
 
     get_sharded_message = get_message
 

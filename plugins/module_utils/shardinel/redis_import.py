@@ -12,6 +12,7 @@ if typing.TYPE_CHECKING:
     import redis
     from redis.client import Monitor, Pipeline, PubSub
     from redis.commands import CoreCommands, RedisModuleCommands
+    from redis.connection import Encoder
     from redis.exceptions import (AuthenticationError, ConnectionError as RedisConnectionError, NoPermissionError,
                                   ReadOnlyError, RedisError, ResponseError, TimeoutError as RedisTimeoutError, WatchError)
     from redis.lock import Lock
@@ -24,6 +25,7 @@ else:
         import redis
         from redis.client import Monitor, Pipeline, PubSub
         from redis.commands import CoreCommands, RedisModuleCommands
+        from redis.connection import Encoder
         from redis.exceptions import (AuthenticationError, ConnectionError as RedisConnectionError, NoPermissionError,
                                       ReadOnlyError, RedisError, ResponseError, TimeoutError as RedisTimeoutError,
                                       WatchError)
@@ -36,7 +38,7 @@ else:
         HAS_REDIS = False
         REDIS_IMPORT_ERROR = traceback.format_exc()
         redis = None
-        Retry = NoBackoff = Lock = Monitor = None
+        Retry = NoBackoff = Lock = Monitor = Encoder = None
 
         class CoreCommands:  # pylint: disable=too-few-public-methods
             """Placeholder base while redis-py is missing."""
@@ -74,6 +76,6 @@ else:
         class WatchError(RedisError):
             """Placeholder for redis.exceptions.WatchError."""
 
-__all__ = ["HAS_REDIS", "REDIS_IMPORT_ERROR", "redis", "CoreCommands", "RedisModuleCommands", "Pipeline", "PubSub", "Monitor",
+__all__ = ["HAS_REDIS", "REDIS_IMPORT_ERROR", "redis", "CoreCommands", "RedisModuleCommands", "Pipeline", "PubSub", "Monitor", "Encoder",
            "Lock", "AuthenticationError", "RedisConnectionError", "ReadOnlyError", "NoPermissionError", "RedisError",
            "ResponseError", "RedisTimeoutError", "WatchError", "Retry", "NoBackoff"]

@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 
-class ShardConnectionPools:
-    """``client`` is the ShardedSentinelClient whose shards' pools this shows."""
+class ShardPools:
+    """Each shard's pool by name, and what all of them share; ``client`` is the ShardedSentinelClient (sync or
+    asyncio) whose shards' pools this shows. The sync and asyncio subclasses add the methods that act on the pools."""
 
     def __init__(self, client: Any) -> None:
         self._client = client
@@ -45,10 +46,24 @@ class ShardConnectionPools:
         return kwargs
 
     def get_encoder(self) -> Any:
-        return self._pools()[0].get_encoder()
+        return self._client.get_encoder()
 
     def get_protocol(self) -> Any:
         return self._pools()[0].get_protocol()
+
+    def _only(self) -> Any:
+        pools = self._pools()
+        if len(pools) != 1:
+            raise ValueError(f"a connection belongs to one of the shards {', '.join(self._client.shards)}: "
+                             "use client.connection_pool[shard].get_connection()")
+        return pools[0]
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {dict(self.items())!r}>"
+
+
+class ShardConnectionPools(ShardPools):
+    """The sync client's ``connection_pool``."""
 
     def disconnect(self, inuse_connections: bool = True) -> None:
         for pool in self._pools():
@@ -61,18 +76,8 @@ class ShardConnectionPools:
     def close(self) -> None:
         self.disconnect()
 
-    def _only(self) -> Any:
-        pools = self._pools()
-        if len(pools) != 1:
-            raise ValueError(f"a connection belongs to one of the shards {', '.join(self._client.shards)}: "
-                             "use client.connection_pool[shard].get_connection()")
-        return pools[0]
-
     def get_connection(self, *args: Any, **kwargs: Any) -> Any:
         return self._only().get_connection(*args, **kwargs)
 
     def release(self, connection: Any) -> None:
         self._only().release(connection)
-
-    def __repr__(self) -> str:
-        return f"<ShardConnectionPools {dict(self.items())!r}>"

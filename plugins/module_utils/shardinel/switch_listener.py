@@ -1,7 +1,7 @@
 """The sync client's threads that follow the failover events on every Sentinel (one subscription each).
 
-What a subscription's messages mean is event_subscriptions' and failover_steps' (shared with the asyncio client);
-here are the threads, the redis-py PubSub connections and their reconnection.
+What a subscription does is event_subscriptions.follow_sentinel (shared with the asyncio client); here are the
+threads, the redis-py PubSub connections and their reconnection.
 """
 
 from __future__ import annotations
@@ -11,10 +11,8 @@ from typing import Any, Callable
 
 from .addresses import Address, format_address
 from .client_core import ClientCore
-from .event_subscriptions import (POLL_INTERVAL_S, RETRY_INTERVAL_S, SUBSCRIPTIONS, ListenerStatus,
-                                  SubscriptionProgress)
-from .failover_steps import follow_event, resync
-from .redis_import import NoPermissionError, RedisError
+from .event_subscriptions import RETRY_INTERVAL_S, ListenerStatus, follow_sentinel
+from .redis_import import RedisError
 from .sync_io import SyncIO
 
 
@@ -27,11 +25,10 @@ class SwitchListener:
     """
 
     def __init__(self, core: ClientCore, io: SyncIO, new_client: Callable[[Address], Any],
-                 poll_interval: float = POLL_INTERVAL_S, retry_interval: float = RETRY_INTERVAL_S) -> None:
+                 retry_interval: float = RETRY_INTERVAL_S) -> None:
         self._core = core
         self._io = io
         self._new_client = new_client
-        self._poll_interval = poll_interval
         self._retry_interval = retry_interval
         self._stop = threading.Event()
         self.status = ListenerStatus(core.directory.addresses)
@@ -82,24 +79,8 @@ class SwitchListener:
         pubsub = client.pubsub()
         with self.status.changed:
             self._pubsubs[address] = pubsub
-        sentinel = format_address(address)
         try:
-            for channels in SUBSCRIPTIONS:
-                pubsub.subscribe(*channels)
-            progress = SubscriptionProgress()
-            while not self._stop.is_set():
-                try:
-                    message = pubsub.get_message(timeout=self._poll_interval)
-                except NoPermissionError as exc:
-                    if not progress.refused():
-                        raise
-                    self.status.last_error, message = exc, None
-                event, confirmed = progress.read(message)
-                if confirmed:
-                    self._io.run(resync(self._core))
-                    self.status.mark(address, True, progress.limited)
-                if event is not None:
-                    self._io.run(follow_event(self._core, sentinel, event))
+            self._io.run(follow_sentinel(self._core, self.status, address, pubsub))
         finally:
             with self.status.changed:
                 self._pubsubs.pop(address, None)

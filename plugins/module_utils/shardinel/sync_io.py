@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Optional
 
 from .addresses import Address
-from .effects import (AskEach, AskSentinel, Close, Procedure, Send, SendAtOnce, SendBatch, SendTransactionThenWait,
-                      Sleep, Together, WaitForResume)
+from .effects import (AskEach, AskSentinel, Close, NextMessage, Procedure, Send, SendAtOnce, SendBatch,
+                      SendTransactionThenWait, Sleep, Steps, Subscribe, Together, WaitForResume)
 from .redis_import import RedisConnectionError, RedisError, RedisTimeoutError
 from .shard_batches import send_at_once
 
@@ -83,25 +83,19 @@ class SyncIO:
             Send: self._send, SendBatch: self._send_batch, SendTransactionThenWait: self._send_transaction_then_wait,
             SendAtOnce: self._send_at_once, AskSentinel: self._ask, AskEach: self._ask_each, Sleep: self._sleep,
             WaitForResume: self._wait_for_resume, Close: self._close, Together: self._together,
+            Subscribe: self._subscribe, NextMessage: self._next_message,
         }
 
     def run(self, procedure: Procedure) -> Any:
         """Drive a procedure to its end: its return value, or the error it raises."""
         handlers = self._handlers
-        reply: Any = None
-        error: Optional[Exception] = None
-        try:
-            while True:
+        with Steps(procedure) as steps:
+            for effect in steps:
                 try:
-                    effect = procedure.throw(error) if error is not None else procedure.send(reply)
-                except StopIteration as stop:
-                    return stop.value
-                try:
-                    reply, error = handlers[type(effect)](effect), None
-                except Exception as exc:  # pylint: disable=broad-except
-                    reply, error = None, exc
-        finally:
-            procedure.close()
+                    steps.reply(handlers[type(effect)](effect))
+                except Exception as exc:  # pylint: disable=broad-except  # the procedure decides what it means
+                    steps.fail(exc)
+        return steps.result()
 
     @staticmethod
     def _send(effect: Send) -> Any:
@@ -144,6 +138,14 @@ class SyncIO:
             except (RedisError, OSError) as exc:
                 replies[address] = exc
         return replies
+
+    @staticmethod
+    def _subscribe(effect: Subscribe) -> None:
+        effect.pubsub.subscribe(*effect.channels)
+
+    @staticmethod
+    def _next_message(effect: NextMessage) -> Any:
+        return effect.pubsub.get_message(timeout=effect.timeout)
 
     @staticmethod
     def _sleep(effect: Sleep) -> None:

@@ -1,12 +1,15 @@
-"""The Django project of the shardinel_django tests: settings, three views and their URLs.
+"""The Django project of the shardinel_django tests: settings, four views and their URLs.
 
 POST /login/ logs TEST_USERNAME in, POST /logout/ logs out, GET /visit/ counts visits in the session
-and answers {"user": ..., "visits": n}: every request reads and writes the session.
+and answers {"user": ..., "visits": n}: every request reads and writes the session. GET /async-visit/ is an
+async view that does the same with the session's async API and also counts hits in the "shardinel" cache
+(aincr), for the tests under ASGI.
 """
 
 from __future__ import annotations
 
 from django.contrib.auth import authenticate, login, logout
+from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 
@@ -51,8 +54,17 @@ def visit_view(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"user": user, "visits": request.session["visits"]})
 
 
+async def async_visit_view(request: HttpRequest) -> HttpResponse:
+    visits = await request.session.aget("visits", 0) + 1
+    await request.session.aset("visits", visits)
+    cache = caches["shardinel"]
+    await cache.aadd("hits", 0, timeout=None)
+    return JsonResponse({"visits": visits, "hits": await cache.aincr("hits")})
+
+
 urlpatterns = [
     path("login/", login_view),
     path("logout/", logout_view),
     path("visit/", visit_view),
+    path("async-visit/", async_visit_view),
 ]
