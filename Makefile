@@ -36,8 +36,9 @@ demo: setup       ## set-up, then two local systemd hosts running the demo topol
 demo-down:
 	bash scripts/demo.sh down
 
-bench: setup      ## client, Redis Cluster peer, Django, fault, resharding and backup benchmarks against local servers
+bench: setup      ## client, asyncio client, Redis Cluster peer, Django, fault, resharding and backup benchmarks against local servers
 	$(VENV)/bin/python benchmarks/run_benchmarks.py
+	$(VENV)/bin/python benchmarks/asyncio_benchmark.py
 	$(VENV)/bin/python benchmarks/peer_benchmark.py
 	$(VENV)/bin/python benchmarks/django_benchmark.py
 	$(VENV)/bin/python benchmarks/faults.py
