@@ -12,7 +12,7 @@ from .redis_import import Pipeline, ResponseError
 from .sync_io import held_pipeline, wait_on_held
 
 
-class ShardedPipeline(ShardedPipelineBase, Pipeline):  # type: ignore[misc]
+class ShardedPipeline(ShardedPipelineBase, Pipeline):  # type: ignore[misc,override]
     """redis-py's Pipeline over shards; results come back in call order, and errors carry redis-py's
     "Command # n (...) of pipeline caused error:" prefix.
 

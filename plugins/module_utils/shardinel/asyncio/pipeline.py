@@ -13,7 +13,7 @@ from .async_io import held_pipeline, wait_on_held
 from .redis_import import Pipeline
 
 
-class ShardedPipeline(ShardedPipelineBase, Pipeline):  # type: ignore[misc]
+class ShardedPipeline(ShardedPipelineBase, Pipeline):  # type: ignore[misc,override]
     """The sync ShardedPipeline's behaviour (see shardinel.pipeline) with redis.asyncio's API: queued commands
     return the pipeline, ``await pipe.execute()`` sends each shard's share as one batch, every shard at once, and
     gives the results in call order (errors with redis-py's "Command # n (...) of pipeline caused error:" prefix).
