@@ -38,6 +38,7 @@ if [ -f pyproject.toml ]; then
   "$venv/bin/python" -m venv "$work/wheel-venv"
   "$work/wheel-venv/bin/pip" install --quiet --disable-pip-version-check "$repo"
   (cd "$work" && "$work/wheel-venv/bin/python" -c 'import shardinel; print("pip install . then import shardinel: ok, version", shardinel.__version__)')
+  (cd "$work" && "$work/wheel-venv/bin/python" -c 'import shardinel.asyncio; print("import shardinel.asyncio: ok")')
   (cd "$work" && "$work/wheel-venv/bin/python" -c 'import importlib.util, shardinel_django; assert importlib.util.find_spec("django") is None; print("without Django: import shardinel_django ok, Django not installed")')
   "$work/wheel-venv/bin/pip" install --quiet --disable-pip-version-check "${repo}[django]"
   (cd "$work" && "$work/wheel-venv/bin/python" -c 'import shardinel_django.cache, shardinel_django.sessions; print("pip install .[django] then import shardinel_django.cache, shardinel_django.sessions: ok")')
