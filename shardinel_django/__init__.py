@@ -7,4 +7,4 @@
 Importing this package does not import Django; its submodules do.
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

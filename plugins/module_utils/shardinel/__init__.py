@@ -17,4 +17,4 @@ __all__ = [
     "UnknownShardError", "HAS_REDIS", "REDIS_IMPORT_ERROR",
     "build_slot_table", "SLOT_COUNT", "key_slot", "FAILOVER_CHANNELS",
 ]
-__version__ = "0.2.0"
+__version__ = "0.3.0"
