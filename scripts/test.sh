@@ -58,7 +58,7 @@ run_molecule() {
 
 # Two workers, one test file each at a time: most tests wait on Sentinel timeouts, not on the CPU
 # (measured: 292 s instead of 568 s on a 2-core machine). Each worker starts its own topologies.
-PYTEST_ARGS=(-q -rfE -n 2 --dist loadfile)
+PYTEST_ARGS=(-q -rfE -n 2 --dist loadfile --durations=15)
 started=$(date +%s)
 stage_started=$started
 timings=()
