@@ -111,9 +111,15 @@ def test_a_check_after_the_failover_reports_no_change(hosts, admin, sentinel_adm
 @pytest.mark.parametrize("playbook, arguments", [
     ("upgrade.yml", ["-e", "shardinel_upgrade_require_survivable=false"]),
     ("verify.yml", []),
+    ("backup.yml", ["-e", "shardinel_backup_set=check-mode"]),
+    ("scale.yml", ["-e", json.dumps({"shardinel_shards": [{"name": "shard1"}, {"name": "shard2"}, {"name": "shard3"}]})]),
 ])
 def test_the_other_playbooks_check_cleanly(hosts, admin, sentinel_admin, secrets, playbook, arguments):
     before = _state(hosts, admin, sentinel_admin)
-    _report, output = check(REPO / "playbooks" / playbook, *arguments)
+    report, output = check(REPO / "playbooks" / playbook, *arguments)
     _no_secret(output, secrets)
     assert _state(hosts, admin, sentinel_admin) == before
+    if playbook == "scale.yml":
+        # A grow shows the new shard's files on the hosts that would hold it, though it is not deployed yet.
+        shown = [path for changes in layout_changes(report).values() for path in changes["paths"]]
+        assert f"{CONFIG_DIR}/shard3.static.conf" in shown, shown
