@@ -300,11 +300,17 @@ def guarded(path, function, *args):
         raise LayoutError('%s: %s' % (path, error.strerror or error))
 
 
+def probe(path):
+    """What a play wants to know of a path it does not lay out: whether it exists and may be written."""
+    return {'exists': os.path.lexists(path), 'writeable': os.access(path, os.W_OK)}
+
+
 def lay_out(module, pattern):
     """The module's result (``pattern``: the secrets, from secret_text.secret_pattern); raises LayoutError."""
     params, check_mode = module.params, module.check_mode
     check_secrets(params)
     result = {'changed': False, 'changed_paths': [], 'created': [], 'inactive': [],
+              'probed': dict((path, probe(path)) for path in params.get('probes') or []),
               'missing_packages': missing_packages(module, params['packages'] or [])}
     diffs = []
     if module._diff:

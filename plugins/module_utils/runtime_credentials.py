@@ -13,6 +13,9 @@ any server uses it:
   does not tell a monitor's credentials, so they are read from the config file it names in ``INFO server`` and
   rewrites on every change.
 
+Given the use phase's settings, the accept phase also reads them (nothing more is sent) and says whether the use phase
+has anything to change (``use_pending``), so that a play skips the use phase's round trip when it has not.
+
 A server that does not answer is skipped (it reads its files when it starts). Replies of a server that is loading
 its data (``LOADING``) are asked again. Nothing is sent but reads in check mode.
 """
@@ -242,6 +245,11 @@ def _is_hex(pair):
     return len(pair) == 2 and all(char in '0123456789abcdefABCDEF' for char in pair)
 
 
+def uses_settings(params):
+    """Whether any setting of the use phase is given."""
+    return any(params[option] is not None for option, _setting, _secret in SETTINGS[params['kind']] + MONITOR_AUTH)
+
+
 def run_plan(connection, plan):
     replies = ask(connection, [command for _what, command in plan.changes])
     failed = [(what, reply) for (what, _command), reply in zip(plan.changes, replies) if isinstance(reply, ReplyError)]
@@ -253,7 +261,7 @@ def run_plan(connection, plan):
 def apply_credentials(params, addresses, tls, check_mode):
     """The module's result: what changed (or would change) on each server, why for the users, the servers that did not
     answer, the warnings about them, and one diff per changed server."""
-    result = dict(changed=False, changes={}, reasons={}, not_running=[], warnings=[], diff=[])
+    result = dict(changed=False, changes={}, reasons={}, not_running=[], warnings=[], diff=[], use_pending=False)
     binary = params['server_binary'] or DEFAULT_BINARIES[params['kind']]
     rules = RuleReader(binary, params['kind'] == 'sentinel')
     try:
@@ -266,6 +274,8 @@ def apply_credentials(params, addresses, tls, check_mode):
                 continue
             with connection:
                 plan = accept_plan(connection, params, rules) if params['phase'] == 'accept' else use_plan(connection, params)
+                if params['phase'] == 'accept' and uses_settings(params) and use_plan(connection, params).changes:
+                    result['use_pending'] = True
                 if plan.changes and not check_mode:
                     run_plan(connection, plan)
             if plan.reasons:

@@ -147,6 +147,14 @@ options:
     type: list
     elements: str
     default: []
+  probes:
+    description:
+      - Paths to look at and report in RV(probed), as M(ansible.builtin.stat) would, so that a play needs no round trip
+        of its own for them (whether C(/proc/sys) is writable, whether a unit file of an earlier run is there).
+        Nothing is changed; also answered in check mode and on a host that still lacks O(packages).
+    type: list
+    elements: path
+    default: []
   secrets:
     description:
       - Every string to hide in diffs and error messages. Pass every password that a file holds or held, and every
@@ -236,6 +244,11 @@ missing_packages:
   type: list
   elements: str
   sample: []
+probed:
+  description: For each path of O(probes), whether it exists and whether this module's user may write it.
+  returned: always
+  type: dict
+  sample: {/proc/sys/vm/overcommit_memory: {exists: true, writeable: false}}
 inactive:
   description: The units of O(units) that systemd neither runs nor is starting (or reloading).
   returned: always
@@ -294,6 +307,7 @@ def main():
             links=dict(type='list', elements='dict', default=[],
                        options=dict(path=dict(type='path', required=True), target=dict(type='str', required=True))),
             units=dict(type='list', elements='str', default=[]),
+            probes=dict(type='list', elements='path', default=[]),
             secrets=dict(type='list', elements='str', default=[], no_log=True),
         ),
         supports_check_mode=True,

@@ -20,6 +20,8 @@ description:
     disconnects every client, replicas included. O(phase=use) sets C(masteruser)/C(masterauth) with C(CONFIG SET) on
     Redis instances, and C(sentinel-user)/C(sentinel-pass) with C(SENTINEL CONFIG SET) and each monitor's
     C(auth-user)/C(auth-pass) with C(SENTINEL SET) on Sentinels.
+  - Given the settings of the use phase, O(phase=accept) also reads them and returns RV(use_pending), so that a play
+    runs the use phase only where it has something to change (one round trip less per host on a re-run).
   - A held user is compared with the wanted one by its on/off and nopass flags, its password hashes and its rules.
     Servers list rules in their own normalized form, so the wanted rules are first read by a throwaway server of the
     same engine (O(server_binary)), started on a private unix socket with nothing to keep and stopped at once. No user
@@ -219,6 +221,15 @@ reasons:
   returned: success
   type: dict
   sample: {"10.0.0.1:6379": {app: "passwords (1 held, 2 wanted)", admin: "not held"}}
+use_pending:
+  description:
+    - With O(phase=accept) and any of the settings of the use phase given (O(masteruser), O(masterauth),
+      O(sentinel_user), O(sentinel_pass), O(auth_user), O(auth_pass)), whether some server holds other values, so that a
+      run of the use phase would change something. The accept phase only reads those settings; it never sets them.
+    - Always V(false) with O(phase=use).
+  returned: success
+  type: bool
+  sample: false
 not_running:
   description: The servers that did not answer and were skipped.
   returned: success

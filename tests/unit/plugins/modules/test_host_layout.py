@@ -360,3 +360,20 @@ def test_a_unit_that_does_not_exist_is_inactive(run_module: ModuleRunner) -> Non
 def test_units_fail_with_systemctl_error_when_systemd_does_not_answer(run_module: ModuleRunner) -> None:
     result = run_module("host_layout", {"units": ["no-such-unit-7q.service"]})
     assert result.rc == 1 and result["msg"].startswith("units: systemctl is-active: ")
+
+
+def test_probes_report_paths_in_the_same_call_and_change_nothing(run_module: ModuleRunner, root: Path, layout) -> None:
+    read_only = root.parent / "read-only"
+    read_only.write_text("1\n", encoding="utf-8")
+    read_only.chmod(0o444)
+    missing = root.parent / "no-such-timer"
+    layout["probes"] = [str(read_only), str(missing), str(root.parent)]
+    check = ok(run_module("host_layout", layout, check_mode=True))
+    expected = {str(read_only): {"exists": True, "writeable": os.getuid() == 0},
+                str(missing): {"exists": False, "writeable": False},
+                str(root.parent): {"exists": True, "writeable": True}}
+    assert check["probed"] == expected
+    assert tree(root) == [] and read_only.read_text(encoding="utf-8") == "1\n"
+    assert ok(run_module("host_layout", layout))["probed"] == expected
+    layout["probes"] = []
+    assert ok(run_module("host_layout", layout))["probed"] == {}

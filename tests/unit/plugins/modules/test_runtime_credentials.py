@@ -51,9 +51,10 @@ def redis_args(topology: RedisTopology, accepted: dict[str, list[str]], phase: s
     args = {"phase": phase, "kind": "redis", "servers": [m.address_string for s in topology.shards for m in s.members],
             "login_user": "admin", "login_passwords": accepted["admin"], "login_variable": "shardinel_admin_password",
             "server_binary": REDIS_SERVER, **tls_args(topology)}
+    use = {"masteruser": "replication", "masterauth": accepted["replication"][0]}
     if phase == "accept":
-        return {**args, "users": users}
-    return {**args, "masteruser": "replication", "masterauth": accepted["replication"][0]}
+        return {**args, "users": users, **use}
+    return {**args, **use}
 
 
 def sentinel_args(topology: RedisTopology, accepted: dict[str, list[str]], phase: str) -> dict[str, Any]:
@@ -63,19 +64,28 @@ def sentinel_args(topology: RedisTopology, accepted: dict[str, list[str]], phase
     args = {"phase": phase, "kind": "sentinel", "servers": topology.sentinel_addresses, "login_user": "sentinel-admin",
             "login_passwords": accepted["sentinel-admin"], "login_variable": "shardinel_sentinel_admin_password",
             "server_binary": REDIS_SENTINEL, **tls_args(topology)}
+    use = {"sentinel_user": "sentinel-admin", "sentinel_pass": accepted["sentinel-admin"][0],
+           "auth_user": "sentinel", "auth_pass": accepted["sentinel"][0]}
     if phase == "accept":
-        return {**args, "users": users}
-    return {**args, "sentinel_user": "sentinel-admin", "sentinel_pass": accepted["sentinel-admin"][0],
-            "auth_user": "sentinel", "auth_pass": accepted["sentinel"][0], "shards": topology.shard_names}
+        return {**args, "users": users, **use}
+    return {**args, **use, "shards": topology.shard_names}
 
 
 def converge(run_module: ModuleRunner, topology: RedisTopology, accepted: dict[str, list[str]],
              check_mode: bool = False, diff: bool = False) -> dict[str, list[str]]:
-    """One site.yml run: the Redis play (accept, use) on every instance, then the Sentinel play on every Sentinel."""
+    """One site.yml run: the Redis play (accept, use) on every instance, then the Sentinel play on every Sentinel. As in
+    the roles, the use phase runs only when the accept phase found it pending; where it did not, the use phase in check
+    mode must find nothing to change."""
     changed: dict[str, list[str]] = {}
     for build in (redis_args, sentinel_args):
+        pending = True
         for phase in ("accept", "use"):
+            if phase == "use" and not pending:
+                unneeded = run_module("runtime_credentials", build(topology, accepted, phase), check_mode=True)
+                assert unneeded.rc == 0 and not unneeded["changed"], ("use_pending was false", unneeded)
+                continue
             result = run_module("runtime_credentials", build(topology, accepted, phase), check_mode=check_mode, diff=diff)
+            pending = result.get("use_pending", True) if phase == "accept" else pending
             assert result.rc == 0 and not result.get("failed"), result
             assert result["not_running"] == []
             assert result["changed"] == bool(result["changes"])
@@ -197,6 +207,7 @@ def test_check_mode_diff_shows_users_and_settings_without_secrets(fresh_topology
     assert "passwords: p" in app_before and app_after.split("passwords: ")[1].split()[1] == app_before.split("passwords: ")[1].split()[0]
     assert 'keys: "~*"' in app_after
     assert "user admin" in diff["before"] and diff["before"].count("\n") == 5
+    assert accept["use_pending"] is True and use["use_pending"] is False
     assert use["changes"][address] == ["masterauth"]
     diff = next(entry for entry in use["diff"] if entry["before_header"].startswith(address))
     assert diff["before"] == "masteruser: replication\nmasterauth: (hidden 1)\n"
