@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from ansible.errors import AnsibleFilterError
+
 from ansible_collections.shardinel.redis.plugins.plugin_utils import redis_sentinel_plan as plan
 
 
@@ -16,8 +18,16 @@ def redis_sentinel_restarts(report, ports, host, config_dir, unit):
     return plan.changed_sentinels(report, ports, host, config_dir, unit)
 
 
+def redis_sentinel_monitors_pending(views, sentinels, shards, current_masters, prune):
+    try:
+        return plan.monitors_pending(views, sentinels, shards, current_masters, prune)
+    except (ValueError, KeyError, TypeError) as error:
+        raise AnsibleFilterError('redis_sentinel_monitors_pending: %s' % error)
+
+
 class FilterModule:
     """shardinel.redis filters of the redis_sentinel role."""
 
     def filters(self):
-        return {'redis_sentinel_layout': redis_sentinel_layout, 'redis_sentinel_restarts': redis_sentinel_restarts}
+        return {'redis_sentinel_layout': redis_sentinel_layout, 'redis_sentinel_restarts': redis_sentinel_restarts,
+                'redis_sentinel_monitors_pending': redis_sentinel_monitors_pending}

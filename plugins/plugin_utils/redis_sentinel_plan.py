@@ -1,11 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: shardinel.redis developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the redis_sentinel role lays out on a Sentinel host (for shardinel.redis.host_layout), and which of the host's
-running Sentinels a layout change asks to restart."""
+"""What the redis_sentinel role lays out on a Sentinel host (for shardinel.redis.host_layout), which of the host's
+running Sentinels a layout change asks to restart, and whose monitors need shardinel.redis.sentinel_monitors."""
 
 from __future__ import annotations
 
+from ansible_collections.shardinel.redis.plugins.module_utils.sentinel_monitors import SETTINGS as MONITOR_SETTINGS
+from ansible_collections.shardinel.redis.plugins.module_utils.sentinel_monitors import monitor_commands
+from ansible_collections.shardinel.redis.plugins.module_utils.sentinel_monitors import validate as validate_monitors
+from ansible_collections.shardinel.redis.plugins.module_utils.shardinel.addresses import format_address, parse_address
 from ansible_collections.shardinel.redis.plugins.plugin_utils.redis_server_plan import WANTS, tls_file
 
 
@@ -46,3 +50,22 @@ def changed_sentinels(report, ports, host, config_dir, unit):
     if unit not in changed or unit in created:
         return []
     return [dict(host=host, port=port) for port in ports if config_path(config_dir, port) not in created]
+
+
+def monitors_pending(views, sentinels, shards, current_masters, prune):
+    """The Sentinels of ``sentinels`` (``ip:port``) that shardinel.redis.sentinel_monitors has something to do on, judged
+    from ``views``, the SENTINEL MASTERS answers that shardinel.redis.sentinel_masters read at the start of the play: a
+    Sentinel that did not answer then, and one whose monitors the module's own rule (monitor_commands) would change.
+    ``shards``: shardinel_layout; ValueError naming the setting that the module would refuse."""
+    wanted = []
+    for shard in shards:
+        entry = dict(name=shard['name'], master_ip=shard['master_ip'], port=int(shard['port']))
+        for option, _setting in MONITOR_SETTINGS:
+            entry[option] = None if shard.get(option) is None else int(shard[option])
+        wanted.append(entry)
+    params = dict(shards=wanted, current_masters=current_masters or {}, remove=[], prune=bool(prune), auth_user=None,
+                  auth_pass=None, timeout=1.0)
+    masters = validate_monitors(params)
+    views = views or {}
+    labels = [(sentinel, format_address(parse_address(sentinel, 'sentinels'))) for sentinel in sentinels]
+    return [sentinel for sentinel, label in labels if label not in views or monitor_commands(views[label], params, masters)]

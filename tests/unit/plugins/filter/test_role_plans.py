@@ -164,3 +164,33 @@ def test_exporters_ports_and_restarts() -> None:
         "already used by a Redis instance or Sentinel on 10.0.2.1: shard shard1."]
     assert redis_exporter_plan.restarts(["a", "b"], False, ["b"], []) == ["b"]
     assert redis_exporter_plan.restarts(["a", "b"], True, [], ["a"]) == ["b"]
+
+
+def test_sentinel_monitors_pending_follows_the_module_rule() -> None:
+    layout = [{"name": name, "port": port, "master": "h1", "master_ip": "10.0.1.1", "replicas": ["h2"], "quorum": 2,
+               "down_after_milliseconds": 5000, "failover_timeout": 60000, "parallel_syncs": 1}
+              for name, port in (("shard1", 6379), ("shard2", 6380))]
+    held = [{"name": shard["name"], "ip": "10.0.2.1", "port": shard["port"], "quorum": 2, "flags": ["master"],
+             "config-epoch": 1, "down-after-milliseconds": 5000, "failover-timeout": 60000, "parallel-syncs": 1}
+            for shard in layout]
+    sentinels = ["10.0.1.1:26379", "10.0.1.1:26380"]
+    views = {sentinel: [dict(state) for state in held] for sentinel in sentinels}
+    masters = {"shard1": "10.0.2.1:6379", "shard2": "10.0.2.1:6380"}
+    pending = redis_sentinel_plan.monitors_pending
+    # Monitors as wanted (a failed-over master included: a monitor is never moved): nothing to do.
+    assert pending(views, sentinels, layout, masters, False) == []
+    # A Sentinel that did not answer at the start of the play, a missing shard, a changed setting.
+    assert pending({sentinels[0]: views[sentinels[0]]}, sentinels, layout, masters, False) == [sentinels[1]]
+    assert pending({**views, sentinels[0]: held[:1]}, sentinels, layout, masters, False) == [sentinels[0]]
+    changed = [dict(shard, down_after_milliseconds=3000) if shard["name"] == "shard2" else shard for shard in layout]
+    assert pending(views, sentinels, changed, masters, False) == sentinels
+    # A monitor of a shard no longer wanted is pending only with prune.
+    assert pending(views, sentinels, layout[:1], masters, False) == []
+    assert pending(views, sentinels, layout[:1], masters, True) == sentinels
+    # What the module would refuse is refused here, naming the setting.
+    try:
+        pending(views, sentinels, [dict(layout[0], quorum=0)], masters, False)
+    except ValueError as error:
+        assert "quorum must be positive" in str(error)
+    else:
+        raise AssertionError("a quorum of 0 was accepted")
