@@ -47,3 +47,18 @@ def run_module(host, module, args, check_mode=False):
     result = report["plays"][0]["tasks"][0]["hosts"][host]
     assert completed.returncode == 0, f"{module} on {host}: {result.get('msg')}"
     return result
+
+
+def failed_tasks(stdout):
+    """'host: task: message' of every failed task of a JSON-callback run (what a failed run's assertion should show)."""
+    try:
+        report = json.loads(stdout)
+    except ValueError:
+        return stdout[-4000:]
+    lines = []
+    for play in report.get("plays", []):
+        for task in play["tasks"]:
+            for host, result in task["hosts"].items():
+                if result.get("failed") and not result.get("ignore_errors"):
+                    lines.append(f"{host}: {task['task']['name']}: {str(result.get('msg'))[:1500]}")
+    return "\n".join(lines) or stdout[-4000:]

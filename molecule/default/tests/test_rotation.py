@@ -11,7 +11,7 @@ import time
 import pytest
 
 from expected import BOOTSTRAP, GROUP_VARS, HOSTS, SCENARIO, SENTINEL_PORTS, address, sentinel_addresses
-from playbook_run import REPO, run_playbook
+from playbook_run import REPO, run_playbook, failed_tasks
 
 pytestmark = pytest.mark.skipif(not GROUP_VARS.get("shardinel_test_rotation"), reason="only where shardinel_test_rotation is set")
 
@@ -30,7 +30,7 @@ def _converge(tmp_path, name, extra_vars, expect_failure=False):
     if expect_failure:
         assert result.returncode != 0, f"{name} did not fail: " + result.stdout[-4000:]
         return result.stdout
-    assert result.returncode == 0, f"{name}: " + result.stdout[-4000:] + result.stderr[-2000:]
+    assert result.returncode == 0, f"{name}: " + failed_tasks(result.stdout) + result.stderr[-2000:]
     stats = json.loads(result.stdout)["stats"]
     return {host: stats[host]["changed"] for host in stats}
 
